@@ -1,0 +1,92 @@
+/* main.c: gpuctl's entry point: global options, then one command from the table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/banned.h"
+
+struct command {
+    const char *name;
+    int (*fn)(struct cli *c, int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"info", cmd_info, "list the GPUs and the CPU, and the device and precision to use"},
+    {"select", cmd_select, "choose the best GPUs for a job; prints a CUDA_VISIBLE_DEVICES value"},
+};
+
+static const char global_usage[] =
+    "usage: gpuctl [--sysfs-root DIR] [--procfs-root DIR] [--log-level LEVEL] COMMAND [ARGS]\n"
+    "       gpuctl COMMAND --help | gpuctl --version\n";
+
+static void print_help(FILE *out)
+{
+    fputs(global_usage, out);
+    fputs("\ncommands:\n", out);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+    fputs("\nexit status: 0 ok, 1 failure, 2 usage error, 3 nothing fits or not available\n"
+          "environment: CUDA_VISIBLE_DEVICES, GPUCTL_SYSFS_ROOT, GPUCTL_PROCFS_ROOT, "
+          "GPUCTL_NVML_LIBRARY, GPUCTL_LOG_LEVEL\n",
+          out);
+}
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"version", no_argument, NULL, 'V'},
+        CLI_COMMON_OPTIONS,
+    };
+    struct cli c = {.command = "", .usage = global_usage};
+    const struct command *cmd;
+    int opt, rc;
+
+    while ((opt = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
+        if (opt == 'V') {
+            printf("gpuctl %s\n", gpuctl_version());
+            return CLI_OK;
+        }
+        if (opt == 'h') {
+            print_help(stdout);
+            return CLI_OK;
+        }
+        rc = cli_common_option(&c, opt, optarg);
+        if (rc != -2)
+            return rc < 0 ? CLI_USAGE : rc;
+    }
+    if (optind >= argc) {
+        print_help(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[optind], "help") == 0) {
+        if (optind + 1 < argc && find_command(argv[optind + 1])) {
+            char *help_argv[] = {argv[optind + 1], (char *)"--help", NULL};
+            cmd = find_command(argv[optind + 1]);
+            c.command = cmd->name;
+            optind = 0;
+            return cmd->fn(&c, 2, help_argv);
+        }
+        print_help(stdout);
+        return CLI_OK;
+    }
+    cmd = find_command(argv[optind]);
+    if (!cmd) {
+        fprintf(stderr, "gpuctl: unknown command '%s'\n\n", argv[optind]);
+        print_help(stderr);
+        return CLI_USAGE;
+    }
+    c.command = cmd->name;
+    argc -= optind;
+    argv += optind;
+    optind = 0; /* each command parses its own options from argv[1] on */
+    return cmd->fn(&c, argc, argv);
+}

@@ -1,0 +1,72 @@
+/* backend.h: what a vendor backend gives the registry: a const table of functions. */
+#ifndef GPUCTL_DEVICE_BACKEND_H
+#define GPUCTL_DEVICE_BACKEND_H
+
+#include <gpuctl/gpuctl.h>
+
+#include "device/pci.h"
+
+/* Sets a metric and its validity bit together. */
+#define DEV_SET(d, field, metric, value)                                                           \
+    do {                                                                                           \
+        (d)->field = (value);                                                                      \
+        (d)->valid |= UINT64_C(1) << (metric);                                                     \
+    } while (0)
+
+/* A device as the registry keeps it: the public part first, so the two convert freely. */
+struct devslot {
+    struct gpuctl_device dev;
+    const struct backend *be;
+    void *handle;         /* the backend's own per-device handle */
+    struct pci_addr pci;  /* parsed pci_bus_id; pci.known false when the bus id is unknown */
+    unsigned backend_pos; /* position in the backend's own enumeration (tie-break for sorting) */
+};
+
+/* A growable array of slots. */
+struct devlist {
+    struct devslot *v;
+    size_t n, cap;
+};
+
+/* Appends a zeroed slot and returns it, or NULL when out of memory. */
+struct devslot *devlist_add(struct devlist *l);
+
+/* What every backend may read. */
+struct backend_env {
+    const char *sysfs_root;
+    const char *procfs_root;
+    const char *nvml_library;
+    unsigned flags; /* GPUCTL_OPEN_* */
+};
+
+struct backend {
+    const char *name; /* "nvidia" */
+    enum gpuctl_vendor vendor;
+    const char *device_prefix; /* "cuda" gives "cuda:N"; NULL: the device is named `name` */
+    const char *const *masks;  /* environment variables that mask devices, applied in order */
+
+    /* Opens the vendor's library or files. Returns 0 and sets *state; any error means "this
+     * vendor is not here", with st->message saying why in one line. May fill sys. */
+    int (*open)(const struct backend_env *env, struct gpuctl_system *sys, void **state,
+                struct gpuctl_backend_status *st);
+
+    /* Appends every device found, with its static facts (name, UUID, PCI id, limits), to out.
+     * Returns 0 or GPUCTL_ENOMEM. */
+    int (*enumerate)(void *state, struct devlist *out);
+
+    /* Re-reads the dynamic metrics of n slots of this backend. A field it cannot read gets its
+     * validity bit cleared. Processes are given pid, type and memory only; the registry fills
+     * in user and command. Returns 0 or GPUCTL_ENOMEM. */
+    int (*refresh)(void *state, struct devslot *const *slots, size_t n);
+
+    /* Releases state. */
+    void (*close)(void *state);
+};
+
+extern const struct backend backend_nvml;
+extern const struct backend backend_cpu;
+
+/* Every backend, in the order devices are listed: GPUs by vendor, then the CPU. */
+extern const struct backend *const backends[];
+
+#endif

@@ -1,0 +1,58 @@
+/* precision.c: which training precision a device runs best, as one table. */
+#include <gpuctl/gpuctl.h>
+
+#include "util/banned.h"
+
+/* The first row whose vendor matches and whose minimum compute capability (major * 10 + minor)
+ * the device reaches wins. min_cc -1 matches devices without a compute capability. */
+static const struct precision_rule {
+    enum gpuctl_vendor vendor;
+    int min_cc;
+    enum gpuctl_precision precision;
+    bool tf32;
+    const char *reason;
+} rules[] = {
+    {GPUCTL_VENDOR_NVIDIA, 80, GPUCTL_PRECISION_BF16_MIXED, true,
+     "compute capability 8.0 or newer has bf16 tensor cores and TF32"},
+    {GPUCTL_VENDOR_NVIDIA, 70, GPUCTL_PRECISION_16_MIXED, false,
+     "compute capability 7.x has fp16 tensor cores but no bf16"},
+    {GPUCTL_VENDOR_NVIDIA, 0, GPUCTL_PRECISION_32_TRUE, false,
+     "compute capability below 7.0 has no tensor cores"},
+    {GPUCTL_VENDOR_CPU, -1, GPUCTL_PRECISION_32_TRUE, false, "CPUs train in full precision"},
+};
+
+static const char *const precision_names[] = {
+    [GPUCTL_PRECISION_UNKNOWN] = NULL,
+    [GPUCTL_PRECISION_32_TRUE] = "32-true",
+    [GPUCTL_PRECISION_16_MIXED] = "16-mixed",
+    [GPUCTL_PRECISION_BF16_MIXED] = "bf16-mixed",
+};
+
+const char *gpuctl_precision_name(enum gpuctl_precision p)
+{
+    if ((unsigned)p >= sizeof(precision_names) / sizeof(precision_names[0]))
+        return NULL;
+    return precision_names[p];
+}
+
+void gpuctl_precision_advise(const struct gpuctl_device *d, struct gpuctl_precision_advice *out)
+{
+    bool has_cc = gpuctl_device_has(d, GPUCTL_M_COMPUTE_CAPABILITY);
+    int cc = has_cc ? d->cc_major * 10 + d->cc_minor : -1;
+
+    *out = (struct gpuctl_precision_advice){GPUCTL_PRECISION_UNKNOWN, false,
+                                            "the device reports no compute capability"};
+    if (d->state != GPUCTL_STATE_OK) {
+        out->reason = "the device is not usable";
+        return;
+    }
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+        const struct precision_rule *r = &rules[i];
+        if (r->vendor != d->vendor)
+            continue;
+        if (r->min_cc >= 0 ? (!has_cc || cc < r->min_cc) : has_cc)
+            continue;
+        *out = (struct gpuctl_precision_advice){r->precision, r->tf32, r->reason};
+        return;
+    }
+}

@@ -1,0 +1,304 @@
+/* registry.c: the device list: every backend's devices in PCI order, masked, then the CPU. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gpuctl/gpuctl.h>
+
+#include "device/backend.h"
+#include "device/mask.h"
+#include "device/proc.h"
+#include "util/banned.h"
+#include "util/str.h"
+
+const struct backend *const backends[] = {
+    &backend_nvml,
+    &backend_cpu,
+    NULL,
+};
+
+/* Metrics that do not change while the machine runs; refresh keeps them. */
+#define STATIC_METRICS                                                                             \
+    ((UINT64_C(1) << GPUCTL_M_COMPUTE_CAPABILITY) | (UINT64_C(1) << GPUCTL_M_MEMORY_TOTAL) |       \
+     (UINT64_C(1) << GPUCTL_M_CLOCK_SM_MAX) | (UINT64_C(1) << GPUCTL_M_CLOCK_MEM_MAX) |            \
+     (UINT64_C(1) << GPUCTL_M_CPU_CORES) | (UINT64_C(1) << GPUCTL_M_CPU_THREADS))
+
+struct opened {
+    const struct backend *be;
+    void *state;
+};
+
+struct gpuctl {
+    struct backend_env env;
+    struct gpuctl_system sys;
+    struct devlist devs;
+    size_t gpu_count;
+    size_t nopen;
+    struct opened open[GPUCTL_MAX_BACKENDS];
+    char sysfs_root[1024];
+    char procfs_root[1024];
+    char nvml_library[1024];
+};
+
+struct devslot *devlist_add(struct devlist *l)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        struct devslot *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        l->v = v;
+        l->cap = cap;
+    }
+    memset(&l->v[l->n], 0, sizeof(l->v[0]));
+    return &l->v[l->n++];
+}
+
+static void devlist_release(struct devlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].dev.processes);
+    free(l->v);
+    *l = (struct devlist){0};
+}
+
+static const char *pick(const char *given, const char *env_name, const char *fallback)
+{
+    const char *env = getenv(env_name);
+
+    if (given)
+        return given;
+    return env && *env ? env : fallback;
+}
+
+static void env_init(struct gpuctl *g, const struct gpuctl_options *opts)
+{
+    struct gpuctl_options none = {0};
+
+    if (!opts)
+        opts = &none;
+    str_copy(g->sysfs_root, pick(opts->sysfs_root, "GPUCTL_SYSFS_ROOT", "/sys"),
+             sizeof(g->sysfs_root));
+    str_copy(g->procfs_root, pick(opts->procfs_root, "GPUCTL_PROCFS_ROOT", "/proc"),
+             sizeof(g->procfs_root));
+    str_copy(g->nvml_library, pick(opts->nvml_library, "GPUCTL_NVML_LIBRARY", "libnvidia-ml.so.1"),
+             sizeof(g->nvml_library));
+    g->env = (struct backend_env){g->sysfs_root, g->procfs_root, g->nvml_library, opts->flags};
+}
+
+static int by_pci(const void *a, const void *b)
+{
+    const struct devslot *x = a, *y = b;
+    int c = pci_compare(&x->pci, &y->pci);
+
+    if (c)
+        return c;
+    return (x->backend_pos > y->backend_pos) - (x->backend_pos < y->backend_pos);
+}
+
+/* Applies the backend's masks in turn: each one indexes the devices the previous one left. */
+static int apply_masks(const struct gpuctl *g, const struct backend *be,
+                       struct gpuctl_backend_status *st, const struct devlist *found, size_t *order,
+                       size_t *count)
+{
+    const char **uuids = calloc(found->n + 1, sizeof(*uuids));
+    size_t *step = calloc(found->n + 1, sizeof(*step));
+    int ret = 0;
+
+    if (!uuids || !step) {
+        ret = GPUCTL_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < found->n; i++)
+        order[i] = i;
+    *count = found->n;
+    for (const char *const *var = be->masks; var && *var; var++) {
+        const char *value = (g->env.flags & GPUCTL_OPEN_NO_MASKS) ? NULL : getenv(*var);
+        char msg[256];
+        size_t n = 0;
+
+        if (!value)
+            continue;
+        for (size_t i = 0; i < *count; i++)
+            uuids[i] = found->v[order[i]].dev.uuid;
+        mask_apply(*var, value, uuids, *count, step, &n, msg, sizeof(msg));
+        for (size_t i = 0; i < n; i++)
+            step[i] = order[step[i]];
+        memcpy(order, step, n * sizeof(*order));
+        *count = n;
+        if (msg[0] && !st->message[0])
+            str_copy(st->message, msg, sizeof(st->message));
+    }
+out:
+    free(uuids);
+    free(step);
+    return ret;
+}
+
+/* Opens one backend, lists its devices in PCI order, masks them and appends them to g. */
+static int add_backend(struct gpuctl *g, const struct backend *be)
+{
+    struct gpuctl_backend_status *st = &g->sys.backends[g->sys.backend_count++];
+    struct devlist found = {0};
+    size_t *order = NULL, count = 0;
+    void *state = NULL;
+    int ret;
+
+    st->name = be->name;
+    if (be->open(&g->env, &g->sys, &state, st) != 0)
+        return 0; /* this vendor is not here; st->message says why */
+    st->available = true;
+    g->open[g->nopen++] = (struct opened){be, state};
+    ret = be->enumerate(state, &found);
+    if (ret)
+        goto out;
+    for (size_t i = 0; i < found.n; i++) {
+        found.v[i].be = be;
+        found.v[i].backend_pos = (unsigned)i;
+        if (pci_parse(found.v[i].dev.pci_bus_id, &found.v[i].pci) == 0)
+            pci_format(&found.v[i].pci, found.v[i].dev.pci_bus_id,
+                       sizeof(found.v[i].dev.pci_bus_id));
+    }
+    if (found.n > 1)
+        qsort(found.v, found.n, sizeof(found.v[0]), by_pci);
+    st->found = (unsigned)found.n;
+    order = calloc(found.n + 1, sizeof(*order));
+    if (!order) {
+        ret = GPUCTL_ENOMEM;
+        goto out;
+    }
+    ret = apply_masks(g, be, st, &found, order, &count);
+    if (ret)
+        goto out;
+    for (size_t i = 0; i < count; i++) {
+        struct devslot *s = devlist_add(&g->devs);
+        if (!s) {
+            ret = GPUCTL_ENOMEM;
+            goto out;
+        }
+        *s = found.v[order[i]];
+        s->dev.physical_index = be->device_prefix ? (int)order[i] : -1;
+        s->dev.index = be->device_prefix ? (int)i : -1;
+        if (be->device_prefix)
+            snprintf(s->dev.device, sizeof(s->dev.device), "%s:%u", be->device_prefix, (unsigned)i);
+        else
+            str_copy(s->dev.device, be->name, sizeof(s->dev.device));
+        found.v[order[i]].dev.processes = NULL; /* moved */
+        if (be->vendor != GPUCTL_VENDOR_CPU)
+            g->gpu_count++;
+    }
+    st->visible = (unsigned)count;
+out:
+    free(order);
+    devlist_release(&found);
+    return ret;
+}
+
+/* Fills in who runs each GPU process and what it runs, from procfs. */
+static void describe_processes(struct gpuctl *g)
+{
+    for (size_t i = 0; i < g->devs.n; i++) {
+        struct gpuctl_device *d = &g->devs.v[i].dev;
+        for (size_t k = 0; k < d->process_count; k++) {
+            struct gpuctl_process *p = &d->processes[k];
+            proc_describe(g->env.procfs_root, p->pid, p->user, sizeof(p->user), p->command,
+                          sizeof(p->command));
+        }
+    }
+}
+
+int gpuctl_refresh(struct gpuctl *g)
+{
+    struct devslot **mine = calloc(g->devs.n + 1, sizeof(*mine));
+    int ret = 0;
+
+    if (!mine)
+        return GPUCTL_ENOMEM;
+    for (size_t i = 0; i < g->devs.n; i++) {
+        struct gpuctl_device *d = &g->devs.v[i].dev;
+        free(d->processes);
+        d->processes = NULL;
+        d->process_count = 0;
+        d->valid &= STATIC_METRICS;
+    }
+    for (size_t b = 0; b < g->nopen && !ret; b++) {
+        size_t n = 0;
+        for (size_t i = 0; i < g->devs.n; i++)
+            if (g->devs.v[i].be == g->open[b].be)
+                mine[n++] = &g->devs.v[i];
+        if (n)
+            ret = g->open[b].be->refresh(g->open[b].state, mine, n);
+    }
+    free(mine);
+    if (!ret && !(g->env.flags & GPUCTL_OPEN_NO_PROCESSES))
+        describe_processes(g);
+    return ret;
+}
+
+int gpuctl_new(const struct gpuctl_options *opts, struct gpuctl **out)
+{
+    struct gpuctl *g = calloc(1, sizeof(*g));
+    int ret = 0;
+
+    if (!g)
+        return GPUCTL_ENOMEM;
+    env_init(g, opts);
+    if (gethostname(g->sys.hostname, sizeof(g->sys.hostname)) != 0)
+        g->sys.hostname[0] = '\0';
+    g->sys.hostname[sizeof(g->sys.hostname) - 1] = '\0';
+    for (size_t b = 0; backends[b] && !ret; b++)
+        ret = add_backend(g, backends[b]);
+    if (!ret)
+        ret = gpuctl_refresh(g);
+    if (ret) {
+        gpuctl_free(g);
+        return ret;
+    }
+    *out = g;
+    return 0;
+}
+
+void gpuctl_free(struct gpuctl *g)
+{
+    if (!g)
+        return;
+    devlist_release(&g->devs);
+    for (size_t b = g->nopen; b-- > 0;)
+        g->open[b].be->close(g->open[b].state);
+    free(g);
+}
+
+const struct gpuctl_system *gpuctl_system(const struct gpuctl *g)
+{
+    return &g->sys;
+}
+
+size_t gpuctl_device_count(const struct gpuctl *g)
+{
+    return g->devs.n;
+}
+
+size_t gpuctl_gpu_count(const struct gpuctl *g)
+{
+    return g->gpu_count;
+}
+
+const struct gpuctl_device *gpuctl_device_at(const struct gpuctl *g, size_t i)
+{
+    return i < g->devs.n ? &g->devs.v[i].dev : NULL;
+}
+
+const char *gpuctl_vendor_name(enum gpuctl_vendor v)
+{
+    static const char *const names[] = {"nvidia", "amd", "intel", "cpu"};
+
+    return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";
+}
+
+const char *gpuctl_state_name(enum gpuctl_device_state s)
+{
+    static const char *const names[] = {"ok", "lost", "inaccessible", "error"};
+
+    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}

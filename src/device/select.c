@@ -1,0 +1,311 @@
+/* select.c: finding a device by name and choosing the best GPUs for a request. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gpuctl/gpuctl.h>
+
+#include "device/select.h"
+#include "util/banned.h"
+#include "util/size.h"
+#include "util/str.h"
+
+/* Writes "2 GPUs (cuda:0, cuda:1)", "1 GPU (cuda:0)" or "no GPUs". */
+static void describe_gpus(const struct gpuctl *g, char *buf, size_t len)
+{
+    size_t n = gpuctl_gpu_count(g), shown = 0;
+
+    buf[0] = '\0';
+    if (n == 0) {
+        str_appendf(buf, len, "no GPUs");
+        return;
+    }
+    str_appendf(buf, len, "%zu GPU%s (", n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < gpuctl_device_count(g); i++) {
+        const struct gpuctl_device *d = gpuctl_device_at(g, i);
+        if (d->vendor == GPUCTL_VENDOR_CPU)
+            continue;
+        str_appendf(buf, len, "%s%s", shown++ ? ", " : "", d->device);
+    }
+    str_appendf(buf, len, ")");
+}
+
+/* Adds why the list is short or empty: a mask, or a vendor without a driver. */
+static void explain_hidden(const struct gpuctl *g, char *buf, size_t len)
+{
+    const struct gpuctl_system *sys = gpuctl_system(g);
+
+    for (size_t b = 0; b < sys->backend_count; b++)
+        if (sys->backends[b].message[0])
+            str_appendf(buf, len, "; %s", sys->backends[b].message);
+}
+
+/* Parses "N" made only of digits; returns -1 otherwise. */
+static long parse_index(const char *s)
+{
+    long v = 0;
+
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        if (!isdigit((unsigned char)*s) || v > 100000)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+static int find_by_index(const struct gpuctl *g, const char *spec, const char *prefix,
+                         const struct gpuctl_device **out, char *msg, size_t len)
+{
+    long want = parse_index(spec + strlen(prefix) + 1);
+    char have[512];
+
+    if (want < 0) {
+        snprintf(msg, len, "'%s' is not a device: after '%s:' comes a GPU index such as %s:0", spec,
+                 prefix, prefix);
+        return GPUCTL_EINVAL;
+    }
+    for (size_t i = 0; i < gpuctl_device_count(g); i++) {
+        const struct gpuctl_device *d = gpuctl_device_at(g, i);
+        if (d->index == want && str_starts_with(d->device, prefix) &&
+            d->device[strlen(prefix)] == ':') {
+            *out = d;
+            return 0;
+        }
+    }
+    describe_gpus(g, have, sizeof(have));
+    snprintf(msg, len, "device index %ld is out of range: this machine has %s", want, have);
+    explain_hidden(g, msg, len);
+    return GPUCTL_ERANGE;
+}
+
+static int find_by_uuid(const struct gpuctl *g, const char *spec, const struct gpuctl_device **out,
+                        char *msg, size_t len)
+{
+    const struct gpuctl_device *found = NULL;
+    size_t matches = 0;
+
+    for (size_t i = 0; i < gpuctl_device_count(g); i++) {
+        const struct gpuctl_device *d = gpuctl_device_at(g, i);
+        if (d->uuid[0] && strncasecmp(d->uuid, spec, strlen(spec)) == 0) {
+            found = d;
+            matches++;
+        }
+    }
+    if (matches == 1) {
+        *out = found;
+        return 0;
+    }
+    if (matches > 1) {
+        snprintf(msg, len, "UUID prefix '%s' matches %zu GPUs: give more of the UUID", spec,
+                 matches);
+        return GPUCTL_EINVAL;
+    }
+    snprintf(msg, len, "no GPU has the UUID '%s' ('gpuctl info' lists them)", spec);
+    return GPUCTL_ENOENT;
+}
+
+int gpuctl_device_find(const struct gpuctl *g, const char *spec, const struct gpuctl_device **out,
+                       char *msg, size_t msg_len)
+{
+    char scratch[512];
+
+    if (!msg) {
+        msg = scratch;
+        msg_len = sizeof(scratch);
+    }
+    msg[0] = '\0';
+    if (strcmp(spec, "cpu") == 0) {
+        for (size_t i = 0; i < gpuctl_device_count(g); i++) {
+            if (gpuctl_device_at(g, i)->vendor == GPUCTL_VENDOR_CPU) {
+                *out = gpuctl_device_at(g, i);
+                return 0;
+            }
+        }
+    }
+    if (str_starts_with(spec, "cuda:"))
+        return find_by_index(g, spec, "cuda", out, msg, msg_len);
+    if (str_starts_with(spec, "GPU-") || str_starts_with(spec, "gpu-"))
+        return find_by_uuid(g, spec, out, msg, msg_len);
+    if (strcmp(spec, "cuda") == 0 || strcmp(spec, "auto") == 0)
+        snprintf(msg, msg_len, "'%s' chooses among GPUs rather than naming one: give cuda:N", spec);
+    else
+        snprintf(msg, msg_len, "unknown device '%s': use auto, cuda, cuda:N, cpu or a GPU UUID",
+                 spec);
+    return GPUCTL_EINVAL;
+}
+
+bool select_fits(const struct gpuctl_device *d, const struct gpuctl_select_request *req,
+                 char *reason, size_t len)
+{
+    char have[32], want[32];
+
+    reason[0] = '\0';
+    if (d->state != GPUCTL_STATE_OK) {
+        str_appendf(reason, len, "%s: %s", gpuctl_state_name(d->state), d->state_message);
+        return false;
+    }
+    if (req->type && *req->type && !str_contains_nocase(d->name, req->type))
+        str_appendf(reason, len, "%smodel '%s' does not match '%s'", reason[0] ? "; " : "",
+                    d->name[0] ? d->name : "unknown", req->type);
+    if (req->min_free_memory_bytes > 0) {
+        size_format(req->min_free_memory_bytes, want, sizeof(want));
+        if (!gpuctl_device_has(d, GPUCTL_M_MEMORY_FREE))
+            str_appendf(reason, len, "%sfree memory unknown, %s required", reason[0] ? "; " : "",
+                        want);
+        else if (d->memory_free_bytes < req->min_free_memory_bytes)
+            str_appendf(reason, len, "%sfree memory %s < %s required", reason[0] ? "; " : "",
+                        size_format(d->memory_free_bytes, have, sizeof(have)), want);
+    }
+    if (req->has_max_utilization && req->max_utilization_percent >= 0) {
+        if (!gpuctl_device_has(d, GPUCTL_M_UTIL_GPU))
+            str_appendf(reason, len, "%sutilization unknown, at most %d%% allowed",
+                        reason[0] ? "; " : "", req->max_utilization_percent);
+        else if ((int)d->utilization_gpu_percent > req->max_utilization_percent)
+            str_appendf(reason, len, "%sutilization %u%% > %d%% allowed", reason[0] ? "; " : "",
+                        d->utilization_gpu_percent, req->max_utilization_percent);
+    }
+    return reason[0] == '\0';
+}
+
+int select_compare(const struct gpuctl_device *x, const struct gpuctl_device *y)
+{
+    bool xf = gpuctl_device_has(x, GPUCTL_M_MEMORY_FREE),
+         yf = gpuctl_device_has(y, GPUCTL_M_MEMORY_FREE);
+    bool xu = gpuctl_device_has(x, GPUCTL_M_UTIL_GPU), yu = gpuctl_device_has(y, GPUCTL_M_UTIL_GPU);
+
+    if (xf != yf)
+        return xf ? -1 : 1;
+    if (xf && x->memory_free_bytes != y->memory_free_bytes)
+        return x->memory_free_bytes > y->memory_free_bytes ? -1 : 1;
+    if (xu != yu)
+        return xu ? -1 : 1;
+    if (xu && x->utilization_gpu_percent != y->utilization_gpu_percent)
+        return x->utilization_gpu_percent < y->utilization_gpu_percent ? -1 : 1;
+    return (x->index < y->index) - (x->index > y->index);
+}
+
+static int rank(const void *a, const void *b)
+{
+    return select_compare(*(const struct gpuctl_device *const *)a,
+                          *(const struct gpuctl_device *const *)b);
+}
+
+static bool has_constraints(const struct gpuctl_select_request *req)
+{
+    return (req->type && *req->type) || req->min_free_memory_bytes > 0 ||
+           (req->has_max_utilization && req->max_utilization_percent >= 0);
+}
+
+/* Collects the candidate devices a request's device spec allows. Returns 0 or an error with
+ * sel->message set. */
+static int candidates(const struct gpuctl *g, const struct gpuctl_select_request *req,
+                      unsigned count, struct gpuctl_selection *sel,
+                      const struct gpuctl_device **cand, size_t *ncand)
+{
+    const char *spec = req->device && *req->device ? req->device : "auto";
+    const struct gpuctl_device *one = NULL;
+    char have[512];
+    int ret;
+
+    *ncand = 0;
+    describe_gpus(g, have, sizeof(have));
+    if (strcmp(spec, "auto") == 0 || strcmp(spec, "cuda") == 0) {
+        for (size_t i = 0; i < gpuctl_device_count(g) && *ncand < GPUCTL_MAX_SELECT; i++)
+            if (gpuctl_device_at(g, i)->vendor != GPUCTL_VENDOR_CPU)
+                cand[(*ncand)++] = gpuctl_device_at(g, i);
+        if (*ncand == 0 && strcmp(spec, "auto") == 0 && count == 1 && !has_constraints(req))
+            return gpuctl_device_find(g, "cpu", &cand[(*ncand)++], sel->message,
+                                      sizeof(sel->message));
+        if (*ncand == 0) {
+            snprintf(sel->message, sizeof(sel->message),
+                     "no GPU to choose from: this machine "
+                     "has no GPUs");
+            explain_hidden(g, sel->message, sizeof(sel->message));
+            return GPUCTL_ENODEV;
+        }
+        if (count > *ncand) {
+            snprintf(sel->message, sizeof(sel->message), "asked for %u GPUs: this machine has %s",
+                     count, have);
+            explain_hidden(g, sel->message, sizeof(sel->message));
+            return GPUCTL_EINVAL;
+        }
+        return 0;
+    }
+    ret = gpuctl_device_find(g, spec, &one, sel->message, sizeof(sel->message));
+    if (ret)
+        return ret == GPUCTL_EINVAL || ret == GPUCTL_ERANGE || ret == GPUCTL_ENOENT ? GPUCTL_EINVAL
+                                                                                    : ret;
+    if (count > 1) {
+        snprintf(sel->message, sizeof(sel->message),
+                 "%s is one device but %u were asked for; "
+                 "use --device auto to choose %u",
+                 one->device, count, count);
+        return GPUCTL_EINVAL;
+    }
+    cand[(*ncand)++] = one;
+    return 0;
+}
+
+int gpuctl_select(const struct gpuctl *g, const struct gpuctl_select_request *req,
+                  struct gpuctl_selection *sel)
+{
+    const struct gpuctl_device *cand[GPUCTL_MAX_SELECT];
+    unsigned count = req->count ? req->count : 1;
+    size_t ncand = 0, nfit = 0;
+    int ret;
+
+    memset(sel, 0, sizeof(*sel));
+    if (count > GPUCTL_MAX_SELECT) {
+        snprintf(sel->message, sizeof(sel->message),
+                 "asked for %u GPUs: at most %d can be "
+                 "selected at once",
+                 count, GPUCTL_MAX_SELECT);
+        return GPUCTL_EINVAL;
+    }
+    ret = candidates(g, req, count, sel, cand, &ncand);
+    if (ret)
+        return ret;
+    for (size_t i = 0; i < ncand; i++) {
+        struct gpuctl_rejection *r = &sel->rejected[sel->rejected_count];
+        if (cand[i]->vendor == GPUCTL_VENDOR_CPU ||
+            select_fits(cand[i], req, r->reason, sizeof(r->reason))) {
+            cand[nfit++] = cand[i];
+        } else {
+            r->device = cand[i];
+            sel->rejected_count++;
+        }
+    }
+    qsort(cand, nfit, sizeof(cand[0]), rank);
+    sel->count = nfit < count ? nfit : count;
+    memcpy(sel->devices, cand, sel->count * sizeof(cand[0]));
+    if (nfit >= count)
+        return 0;
+    snprintf(sel->message, sizeof(sel->message), "%zu of the %u GPU%s asked for fit%s", nfit, count,
+             count == 1 ? "" : "s", sel->rejected_count ? ":" : "");
+    for (size_t i = 0; i < sel->rejected_count; i++)
+        str_appendf(sel->message, sizeof(sel->message), "\n  %s (%s): %s",
+                    sel->rejected[i].device->device,
+                    sel->rejected[i].device->name[0] ? sel->rejected[i].device->name : "unknown",
+                    sel->rejected[i].reason);
+    return GPUCTL_ENODEV;
+}
+
+void gpuctl_recommend(const struct gpuctl *g, const struct gpuctl_device **out,
+                      struct gpuctl_precision_advice *advice)
+{
+    struct gpuctl_select_request req = {.count = 1};
+    struct gpuctl_selection *sel = malloc(sizeof(*sel));
+
+    *out = NULL;
+    if (sel && gpuctl_select(g, &req, sel) == 0)
+        *out = sel->devices[0];
+    free(sel);
+    for (size_t i = 0; !*out && i < gpuctl_device_count(g); i++)
+        if (gpuctl_device_at(g, i)->vendor == GPUCTL_VENDOR_CPU)
+            *out = gpuctl_device_at(g, i);
+    if (advice)
+        gpuctl_precision_advise(*out, advice);
+}

@@ -1,0 +1,107 @@
+/* fs.c: reading small kernel files under a configurable root. */
+#include "util/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gpuctl/gpuctl.h>
+
+#include "util/banned.h"
+
+int fs_join(char *out, size_t len, const char *root, const char *rel)
+{
+    int n;
+
+    while (*rel == '/')
+        rel++;
+    n = snprintf(out, len, "%s/%s", root, rel);
+    return n < 0 || (size_t)n >= len ? GPUCTL_ERANGE : 0;
+}
+
+static int open_under(const char *root, const char *rel)
+{
+    char path[4096];
+    int fd;
+
+    if (fs_join(path, sizeof(path), root, rel) != 0)
+        return GPUCTL_ERANGE;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ENOTDIR ? GPUCTL_ENOENT : GPUCTL_EIO;
+    return fd;
+}
+
+/* Reads until EOF or until cap bytes; returns bytes read or GPUCTL_EIO. */
+static ssize_t read_up_to(int fd, char *buf, size_t cap)
+{
+    size_t got = 0;
+
+    while (got < cap) {
+        ssize_t n = read(fd, buf + got, cap - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return GPUCTL_EIO;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+int fs_read(const char *root, const char *rel, char *buf, size_t len)
+{
+    int fd = open_under(root, rel);
+    ssize_t n;
+
+    if (fd < 0)
+        return fd;
+    n = read_up_to(fd, buf, len - 1);
+    close(fd);
+    if (n < 0)
+        return (int)n;
+    buf[n] = '\0';
+    return 0;
+}
+
+int fs_read_all(const char *root, const char *rel, char **out, size_t *out_len)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = NULL;
+    int fd = open_under(root, rel), ret = 0;
+
+    if (fd < 0)
+        return fd;
+    for (;;) {
+        char *grown = realloc(buf, cap + 1);
+        ssize_t n;
+
+        if (!grown) {
+            ret = GPUCTL_ENOMEM;
+            goto out;
+        }
+        buf = grown;
+        n = read_up_to(fd, buf + len, cap - len);
+        if (n < 0) {
+            ret = (int)n;
+            goto out;
+        }
+        len += (size_t)n;
+        if (len < cap)
+            break;
+        cap *= 2;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    buf = NULL;
+    if (out_len)
+        *out_len = len;
+out:
+    free(buf);
+    close(fd);
+    return ret;
+}

@@ -1,0 +1,19 @@
+/* fs.h: reading small kernel files (procfs, sysfs) under a configurable root. */
+#ifndef GPUCTL_UTIL_FS_H
+#define GPUCTL_UTIL_FS_H
+
+#include <stddef.h>
+
+/* Writes "<root>/<rel>" to out. Returns 0, or GPUCTL_ERANGE when it does not fit. */
+int fs_join(char *out, size_t len, const char *root, const char *rel);
+
+/* Reads the file <root>/<rel> into buf (size len >= 1), terminated; a longer file is cut at
+ * len - 1 bytes. Returns 0, GPUCTL_ENOENT when it does not exist, GPUCTL_EIO on any other
+ * failure (no permission included). */
+int fs_read(const char *root, const char *rel, char *buf, size_t len);
+
+/* Reads the whole file <root>/<rel> into *out (malloc'd, terminated; the caller frees it) and
+ * its length into *out_len (may be NULL). Returns as fs_read(), or GPUCTL_ENOMEM. */
+int fs_read_all(const char *root, const char *rel, char **out, size_t *out_len);
+
+#endif

@@ -1,0 +1,23 @@
+/* str.h: bounded string helpers used instead of the banned libc ones. */
+#ifndef GPUCTL_UTIL_STR_H
+#define GPUCTL_UTIL_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Copies src into dst (size len > 0), truncating; dst is always terminated. Returns strlen(src),
+ * so a result >= len means truncation (strlcpy). */
+size_t str_copy(char *dst, const char *src, size_t len);
+
+/* Appends a formatted string to the terminated string in buf (size len), truncating. */
+void str_appendf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Removes leading and trailing whitespace in place; returns s. */
+char *str_trim(char *s);
+
+/* Whether needle occurs in haystack, ignoring ASCII case. An empty needle matches. */
+bool str_contains_nocase(const char *haystack, const char *needle);
+
+bool str_starts_with(const char *s, const char *prefix);
+
+#endif

@@ -1,0 +1,250 @@
+/* test_fake_nvml.c: the fake libnvidia-ml.so.1 answers as the real library does, so tests
+ * against it mean something. */
+#include <dlfcn.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../fakes/nvml/nvml_types.h"
+
+static void *lib;
+
+static void *sym(const char *name)
+{
+    void *p = dlsym(lib, name);
+
+    if (!p)
+        fail_msg("fake NVML lacks %s", name);
+    return p;
+}
+
+/* Calls an entry point through a pointer of the right type. */
+#define CALL(type, name, ...) ((type)sym(name))(__VA_ARGS__)
+typedef nvmlReturn_t (*fn_void)(void);
+typedef nvmlReturn_t (*fn_count)(unsigned *);
+typedef nvmlReturn_t (*fn_handle)(unsigned, nvmlDevice_t *);
+typedef nvmlReturn_t (*fn_mem2)(nvmlDevice_t, nvmlMemory_v2_t *);
+typedef nvmlReturn_t (*fn_mem)(nvmlDevice_t, nvmlMemory_t *);
+typedef nvmlReturn_t (*fn_procs)(nvmlDevice_t, unsigned *, nvmlProcessInfo_t *);
+typedef nvmlReturn_t (*fn_str)(nvmlDevice_t, char *, unsigned);
+typedef nvmlReturn_t (*fn_uint)(nvmlDevice_t, unsigned *);
+
+static void open_fake(const char *generation, const char *machine)
+{
+    char path[1024];
+
+    snprintf(path, sizeof(path), "%s/nvml/%s.json", FIXTURES, machine);
+    setenv("FAKE_NVML_FIXTURE", path, 1);
+    snprintf(path, sizeof(path), "%s/%s/libnvidia-ml.so.1", FAKE_NVML_DIR, generation);
+    lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    assert_non_null(lib);
+}
+
+static int close_fake(void **state)
+{
+    (void)state;
+    if (lib)
+        dlclose(lib);
+    lib = NULL;
+    return 0;
+}
+
+static nvmlDevice_t first_device(void)
+{
+    nvmlDevice_t d = NULL;
+
+    assert_int_equal(CALL(fn_handle, "nvmlDeviceGetHandleByIndex_v2", 0, &d), NVML_SUCCESS);
+    return d;
+}
+
+static void calls_before_init_are_uninitialized(void **state)
+{
+    unsigned n;
+
+    (void)state;
+    open_fake("current", "gpu1");
+    assert_int_equal(CALL(fn_count, "nvmlDeviceGetCount_v2", &n), NVML_ERROR_UNINITIALIZED);
+    assert_int_equal(CALL(fn_void, "nvmlShutdown"), NVML_ERROR_UNINITIALIZED);
+}
+
+static void init_is_reference_counted(void **state)
+{
+    unsigned n = 0;
+
+    (void)state;
+    open_fake("current", "gpu2");
+    assert_int_equal(CALL(fn_void, "nvmlInit_v2"), NVML_SUCCESS);
+    assert_int_equal(CALL(fn_void, "nvmlInit_v2"), NVML_SUCCESS);
+    assert_int_equal(CALL(fn_void, "nvmlShutdown"), NVML_SUCCESS);
+    assert_int_equal(CALL(fn_count, "nvmlDeviceGetCount_v2", &n), NVML_SUCCESS);
+    assert_int_equal(n, 2);
+    assert_int_equal(CALL(fn_void, "nvmlShutdown"), NVML_SUCCESS);
+    assert_int_equal(CALL(fn_count, "nvmlDeviceGetCount_v2", &n), NVML_ERROR_UNINITIALIZED);
+}
+
+static void a_wrong_struct_version_is_refused(void **state)
+{
+    nvmlMemory_v2_t m = {.version = 0x01000028};
+    nvmlDevice_t d;
+
+    (void)state;
+    open_fake("current", "gpu1");
+    assert_int_equal(CALL(fn_void, "nvmlInit_v2"), NVML_SUCCESS);
+    d = first_device();
+    assert_int_equal(CALL(fn_mem2, "nvmlDeviceGetMemoryInfo_v2", d, &m),
+                     NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    m.version = 0x02000028;
+    assert_int_equal(CALL(fn_mem2, "nvmlDeviceGetMemoryInfo_v2", d, &m), NVML_SUCCESS);
+    assert_int_equal(m.total, 81920ull << 20);
+    assert_int_equal(m.reserved, 529ull << 20);
+    assert_int_equal(m.used, 1024ull << 20);
+    assert_int_equal(m.free, m.total - m.reserved - m.used);
+    CALL(fn_void, "nvmlShutdown");
+}
+
+static void v1_memory_counts_reserved_as_used(void **state)
+{
+    nvmlMemory_t m;
+
+    (void)state;
+    open_fake("current", "gpu1");
+    CALL(fn_void, "nvmlInit_v2");
+    assert_int_equal(CALL(fn_mem, "nvmlDeviceGetMemoryInfo", first_device(), &m), NVML_SUCCESS);
+    assert_int_equal(m.used, (1024ull + 529) << 20);
+    CALL(fn_void, "nvmlShutdown");
+}
+
+static void process_lists_follow_the_size_protocol(void **state)
+{
+    nvmlProcessInfo_t p[4];
+    unsigned count = 0;
+    nvmlDevice_t d;
+
+    (void)state;
+    open_fake("current", "r535-stride");
+    CALL(fn_void, "nvmlInit_v2");
+    d = first_device();
+    assert_int_equal(CALL(fn_procs, "nvmlDeviceGetComputeRunningProcesses_v2", d, &count, NULL),
+                     NVML_ERROR_INSUFFICIENT_SIZE);
+    assert_int_equal(count, 2);
+    count = 1;
+    assert_int_equal(CALL(fn_procs, "nvmlDeviceGetComputeRunningProcesses_v2", d, &count, p),
+                     NVML_ERROR_INSUFFICIENT_SIZE);
+    assert_int_equal(count, 2);
+    count = 4;
+    assert_int_equal(CALL(fn_procs, "nvmlDeviceGetComputeRunningProcesses_v2", d, &count, p),
+                     NVML_SUCCESS);
+    assert_int_equal(count, 2);
+    assert_int_equal(p[1].pid, 4243);
+    assert_int_equal(p[1].usedGpuMemory, 1024ull << 20);
+    assert_int_equal(p[1].gpuInstanceId, 0xFFFFFFFFu);
+    CALL(fn_void, "nvmlShutdown");
+}
+
+static void r535_v3_writes_32_byte_entries(void **state)
+{
+    nvmlProcessDetail_v1_t p[4];
+    unsigned count = 4;
+
+    (void)state;
+    open_fake("current", "r535-stride");
+    CALL(fn_void, "nvmlInit_v2");
+    assert_int_equal(CALL(fn_procs, "nvmlDeviceGetComputeRunningProcesses_v3", first_device(),
+                          &count, (nvmlProcessInfo_t *)p),
+                     NVML_SUCCESS);
+    assert_int_equal(count, 2);
+    assert_int_equal(p[1].pid, 4243); /* at offset 32, not 24 */
+    CALL(fn_void, "nvmlShutdown");
+}
+
+static void short_buffers_get_insufficient_size(void **state)
+{
+    char name[8];
+
+    (void)state;
+    open_fake("current", "gpu1");
+    CALL(fn_void, "nvmlInit_v2");
+    assert_int_equal(CALL(fn_str, "nvmlDeviceGetName", first_device(), name, sizeof(name)),
+                     NVML_ERROR_INSUFFICIENT_SIZE);
+    CALL(fn_void, "nvmlShutdown");
+}
+
+static void bad_handles_and_indices_are_invalid_arguments(void **state)
+{
+    nvmlDevice_t d = NULL;
+    unsigned v;
+
+    (void)state;
+    open_fake("current", "gpu1");
+    CALL(fn_void, "nvmlInit_v2");
+    assert_int_equal(CALL(fn_handle, "nvmlDeviceGetHandleByIndex_v2", 1, &d),
+                     NVML_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(CALL(fn_uint, "nvmlDeviceGetPowerUsage", (nvmlDevice_t)&v, &v),
+                     NVML_ERROR_INVALID_ARGUMENT);
+    CALL(fn_void, "nvmlShutdown");
+}
+
+static void missing_fields_are_not_supported_and_lost_gpus_are_lost(void **state)
+{
+    nvmlDevice_t d = NULL;
+    unsigned v;
+
+    (void)state;
+    open_fake("current", "lost");
+    CALL(fn_void, "nvmlInit_v2");
+    d = first_device();
+    assert_int_equal(CALL(fn_uint, "nvmlDeviceGetFanSpeed", d, &v), NVML_SUCCESS);
+    assert_int_equal(CALL(fn_handle, "nvmlDeviceGetHandleByIndex_v2", 1, &d), NVML_SUCCESS);
+    assert_int_equal(CALL(fn_uint, "nvmlDeviceGetFanSpeed", d, &v), NVML_ERROR_GPU_IS_LOST);
+    assert_int_equal(CALL(fn_handle, "nvmlDeviceGetHandleByIndex_v2", 2, &d), NVML_ERROR_UNKNOWN);
+    CALL(fn_void, "nvmlShutdown");
+    close_fake(NULL);
+    open_fake("current", "gpu8-mixed");
+    CALL(fn_void, "nvmlInit_v2");
+    assert_int_equal(CALL(fn_uint, "nvmlDeviceGetFanSpeed", first_device(), &v),
+                     NVML_ERROR_NOT_SUPPORTED);
+    CALL(fn_void, "nvmlShutdown");
+}
+
+static void driver_not_loaded(void **state)
+{
+    (void)state;
+    open_fake("current", "no-driver");
+    assert_int_equal(CALL(fn_void, "nvmlInit_v2"), NVML_ERROR_DRIVER_NOT_LOADED);
+}
+
+static void r470_lacks_newer_entry_points(void **state)
+{
+    (void)state;
+    open_fake("r470", "gpu2");
+    assert_null(dlsym(lib, "nvmlDeviceGetMemoryInfo_v2"));
+    assert_null(dlsym(lib, "nvmlDeviceGetComputeRunningProcesses_v3"));
+    assert_null(dlsym(lib, "nvmlDeviceGetCurrentClocksEventReasons"));
+    assert_non_null(dlsym(lib, "nvmlDeviceGetMemoryInfo"));
+    assert_non_null(dlsym(lib, "nvmlDeviceGetComputeRunningProcesses_v2"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(calls_before_init_are_uninitialized, close_fake),
+        cmocka_unit_test_teardown(init_is_reference_counted, close_fake),
+        cmocka_unit_test_teardown(a_wrong_struct_version_is_refused, close_fake),
+        cmocka_unit_test_teardown(v1_memory_counts_reserved_as_used, close_fake),
+        cmocka_unit_test_teardown(process_lists_follow_the_size_protocol, close_fake),
+        cmocka_unit_test_teardown(r535_v3_writes_32_byte_entries, close_fake),
+        cmocka_unit_test_teardown(short_buffers_get_insufficient_size, close_fake),
+        cmocka_unit_test_teardown(bad_handles_and_indices_are_invalid_arguments, close_fake),
+        cmocka_unit_test_teardown(missing_fields_are_not_supported_and_lost_gpus_are_lost,
+                                  close_fake),
+        cmocka_unit_test_teardown(driver_not_loaded, close_fake),
+        cmocka_unit_test_teardown(r470_lacks_newer_entry_points, close_fake),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

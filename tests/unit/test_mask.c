@@ -1,0 +1,191 @@
+/* test_mask.c: CUDA_VISIBLE_DEVICES rules, as the CUDA runtime applies them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "device/mask.h"
+
+static const char *const uuids[] = {
+    "GPU-aaaa1111-0000-4000-8000-000000000000",
+    "GPU-aaaa2222-0000-4000-8000-000000000000",
+    "GPU-bbbb3333-0000-4000-8000-000000000000",
+};
+
+struct outcome {
+    size_t order[8];
+    size_t count;
+    char msg[256];
+};
+
+static struct outcome apply(const char *value, size_t n)
+{
+    struct outcome o;
+
+    memset(&o, 0xff, sizeof(o.order));
+    mask_apply("CUDA_VISIBLE_DEVICES", value, uuids, n, o.order, &o.count, o.msg, sizeof(o.msg));
+    return o;
+}
+
+#define assert_visible(o, ...)                                                                     \
+    do {                                                                                           \
+        const size_t want_[] = {__VA_ARGS__};                                                      \
+        assert_int_equal((o).count, sizeof(want_) / sizeof(want_[0]));                             \
+        for (size_t i_ = 0; i_ < (o).count; i_++)                                                  \
+            assert_int_equal((o).order[i_], want_[i_]);                                            \
+    } while (0)
+
+static void unset_shows_all_in_order(void **state)
+{
+    struct outcome o = apply(NULL, 3);
+
+    (void)state;
+    assert_visible(o, 0, 1, 2);
+    assert_string_equal(o.msg, "");
+}
+
+static void empty_hides_all(void **state)
+{
+    struct outcome o = apply("", 3);
+
+    (void)state;
+    assert_int_equal(o.count, 0);
+    assert_non_null(strstr(o.msg, "empty"));
+}
+
+static void indices_reorder(void **state)
+{
+    struct outcome o = apply("2,0", 3);
+
+    (void)state;
+    assert_visible(o, 2, 0);
+    assert_string_equal(o.msg, "");
+}
+
+static void invalid_entry_truncates(void **state)
+{
+    /* The CUDA documentation's own example: 0,2,-1,1 shows 0 and 2. */
+    struct outcome o = apply("0,2,-1,1", 3);
+
+    (void)state;
+    assert_visible(o, 0, 2);
+    assert_non_null(strstr(o.msg, "'-1'"));
+}
+
+static void out_of_range_truncates(void **state)
+{
+    struct outcome o = apply("1,7,0", 3);
+
+    (void)state;
+    assert_visible(o, 1);
+    assert_non_null(strstr(o.msg, "out of range"));
+}
+
+static void empty_entry_truncates(void **state)
+{
+    struct outcome o = apply("0,,1", 3);
+
+    (void)state;
+    assert_visible(o, 0);
+}
+
+static void indices_parse_like_strtoul(void **state)
+{
+    (void)state;
+    assert_visible(apply(" 1 ", 3), 1);
+    assert_visible(apply("1abc", 3), 1);
+    assert_visible(apply("+2", 3), 2);
+    assert_visible(apply("01", 3), 1);
+    assert_int_equal(apply("abc", 3).count, 0);
+}
+
+static void duplicate_empties(void **state)
+{
+    struct outcome o = apply("0,1,0", 3);
+
+    (void)state;
+    assert_int_equal(o.count, 0);
+    assert_non_null(strstr(o.msg, "twice"));
+    assert_int_equal(apply("1,01", 3).count, 0); /* the same device, spelled twice */
+}
+
+static void duplicate_after_invalid_is_not_reached(void **state)
+{
+    (void)state;
+    assert_visible(apply("0,x,0", 3), 0);
+}
+
+static void uuids_and_unique_prefixes(void **state)
+{
+    (void)state;
+    assert_visible(apply("GPU-bbbb3333-0000-4000-8000-000000000000", 3), 2);
+    assert_visible(apply("GPU-bbbb,GPU-aaaa2", 3), 2, 1);
+}
+
+static void ambiguous_or_unknown_prefix_truncates(void **state)
+{
+    struct outcome o = apply("GPU-bbbb,GPU-aaaa", 3);
+
+    (void)state;
+    assert_visible(o, 2);
+    assert_non_null(strstr(o.msg, "more than one"));
+    o = apply("GPU-cccc", 3);
+    assert_int_equal(o.count, 0);
+    assert_non_null(strstr(o.msg, "no GPU"));
+}
+
+static void uuid_prefix_is_case_sensitive(void **state)
+{
+    (void)state;
+    assert_int_equal(apply("GPU-BBBB", 3).count, 0);
+    assert_int_equal(apply("gpu-bbbb", 3).count, 0); /* not a UUID list: an invalid index */
+}
+
+static void mixing_kinds_truncates(void **state)
+{
+    (void)state;
+    assert_visible(apply("GPU-bbbb,0", 3), 2);
+    assert_visible(apply("1,GPU-bbbb", 3), 1);
+}
+
+static void mig_entries_stop_the_list(void **state)
+{
+    struct outcome o = apply("MIG-aaaa1111", 3);
+
+    (void)state;
+    assert_int_equal(o.count, 0);
+    assert_non_null(strstr(o.msg, "MIG"));
+}
+
+static void no_devices(void **state)
+{
+    (void)state;
+    assert_int_equal(apply("0", 0).count, 0);
+    assert_int_equal(apply(NULL, 0).count, 0);
+    assert_string_equal(apply("", 0).msg, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(unset_shows_all_in_order),
+        cmocka_unit_test(empty_hides_all),
+        cmocka_unit_test(indices_reorder),
+        cmocka_unit_test(invalid_entry_truncates),
+        cmocka_unit_test(out_of_range_truncates),
+        cmocka_unit_test(empty_entry_truncates),
+        cmocka_unit_test(indices_parse_like_strtoul),
+        cmocka_unit_test(duplicate_empties),
+        cmocka_unit_test(duplicate_after_invalid_is_not_reached),
+        cmocka_unit_test(uuids_and_unique_prefixes),
+        cmocka_unit_test(ambiguous_or_unknown_prefix_truncates),
+        cmocka_unit_test(uuid_prefix_is_case_sensitive),
+        cmocka_unit_test(mixing_kinds_truncates),
+        cmocka_unit_test(mig_entries_stop_the_list),
+        cmocka_unit_test(no_devices),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
