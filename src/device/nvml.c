@@ -5,43 +5,10 @@
 #include <string.h>
 
 #include "device/backend.h"
-#include "device/nvml_abi.h"
+#include "device/nvml_api.h"
 #include "util/banned.h"
 #include "util/log.h"
 #include "util/str.h"
-
-typedef int (*nvml_proc_fn)(struct nvml_device *, unsigned *, void *);
-
-/* The entry points gpuctl uses; optional ones may stay NULL. */
-struct nvml_api {
-    int (*init)(void);
-    int (*shutdown)(void);
-    const char *(*error_string)(int);
-    int (*system_driver_version)(char *, unsigned);
-    int (*system_nvml_version)(char *, unsigned);
-    int (*system_cuda_version)(int *);
-    int (*device_count)(unsigned *);
-    int (*handle_by_index)(unsigned, struct nvml_device **);
-    int (*name)(struct nvml_device *, char *, unsigned);
-    int (*uuid)(struct nvml_device *, char *, unsigned);
-    int (*pci_info)(struct nvml_device *, struct nvml_pci_info *);
-    int (*compute_capability)(struct nvml_device *, int *, int *);
-    int (*memory_info)(struct nvml_device *, struct nvml_memory *);
-    int (*memory_info_v2)(struct nvml_device *, struct nvml_memory_v2 *);
-    int (*utilization)(struct nvml_device *, struct nvml_utilization *);
-    int (*temperature_v)(struct nvml_device *, struct nvml_temperature *);
-    int (*temperature)(struct nvml_device *, int, unsigned *);
-    int (*power_usage)(struct nvml_device *, unsigned *);
-    int (*enforced_power_limit)(struct nvml_device *, unsigned *);
-    int (*power_management_limit)(struct nvml_device *, unsigned *);
-    int (*clock_info)(struct nvml_device *, int, unsigned *);
-    int (*max_clock_info)(struct nvml_device *, int, unsigned *);
-    int (*fan_speed)(struct nvml_device *, unsigned *);
-    int (*clock_event_reasons)(struct nvml_device *, unsigned long long *);
-    int (*mig_mode)(struct nvml_device *, unsigned *, unsigned *);
-    nvml_proc_fn compute_v3, compute_v2, compute_v1;
-    nvml_proc_fn graphics_v3, graphics_v2, graphics_v1;
-};
 
 #define API(member) offsetof(struct nvml_api, member)
 
@@ -91,13 +58,7 @@ static const struct nvml_sym {
     {API(graphics_v1), false, {"nvmlDeviceGetGraphicsRunningProcesses"}},
 };
 
-struct nvml_state {
-    void *lib;
-    unsigned flags; /* GPUCTL_OPEN_* */
-    struct nvml_api api;
-};
-
-static const char *nvml_errstr(const struct nvml_state *s, int rc)
+const char *nvml_errstr(const struct nvml_state *s, int rc)
 {
     const char *msg = s->api.error_string ? s->api.error_string(rc) : NULL;
 
@@ -218,8 +179,7 @@ static void nvml_close(void *state)
     free(s);
 }
 
-/* Marks the device unusable after a failed call; returns true when it was. */
-static bool device_failed(const struct nvml_state *s, struct gpuctl_device *d, int rc)
+bool nvml_device_failed(const struct nvml_state *s, struct gpuctl_device *d, int rc)
 {
     if (rc == NVML_ERROR_GPU_IS_LOST) {
         d->state = GPUCTL_STATE_LOST;
@@ -240,13 +200,11 @@ static void note_failure(const struct nvml_state *s, const struct gpuctl_device 
         log_debug("%s: %s: NVML: %s (code %d)", d->pci_bus_id, what, nvml_errstr(s, rc), rc);
 }
 
-/* Checks an NVML getter's result; returns true when it succeeded. On failure the device may be
- * marked lost (read nothing more) and the failure is logged. */
-static bool check(const struct nvml_state *s, struct gpuctl_device *d, const char *what, int rc)
+bool nvml_check(const struct nvml_state *s, struct gpuctl_device *d, const char *what, int rc)
 {
     if (rc == NVML_SUCCESS)
         return true;
-    if (!device_failed(s, d, rc))
+    if (!nvml_device_failed(s, d, rc))
         note_failure(s, d, what, rc);
     return false;
 }
@@ -256,7 +214,7 @@ static void read_pci(const struct nvml_state *s, struct gpuctl_device *d, struct
     struct nvml_pci_info pci;
 
     memset(&pci, 0, sizeof(pci));
-    if (!s->api.pci_info || !check(s, d, "PCI info", s->api.pci_info(h, &pci)))
+    if (!s->api.pci_info || !nvml_check(s, d, "PCI info", s->api.pci_info(h, &pci)))
         return;
     pci.bus_id[sizeof(pci.bus_id) - 1] = '\0';
     pci.bus_id_legacy[sizeof(pci.bus_id_legacy) - 1] = '\0';
@@ -285,14 +243,14 @@ static void read_memory(const struct nvml_state *s, struct gpuctl_device *d, str
             DEV_SET(d, memory_reserved_bytes, GPUCTL_M_MEMORY_RESERVED, m2.reserved);
             return;
         }
-        if (device_failed(s, d, rc))
+        if (nvml_device_failed(s, d, rc))
             return;
         log_debug("%s: nvmlDeviceGetMemoryInfo_v2: %s; trying v1", d->pci_bus_id,
                   nvml_errstr(s, rc));
     }
     if (s->api.memory_info) {
         struct nvml_memory m = {0};
-        if (check(s, d, "memory info", s->api.memory_info(h, &m))) {
+        if (nvml_check(s, d, "memory info", s->api.memory_info(h, &m))) {
             DEV_SET(d, memory_total_bytes, GPUCTL_M_MEMORY_TOTAL, m.total);
             DEV_SET(d, memory_used_bytes, GPUCTL_M_MEMORY_USED, m.used);
             DEV_SET(d, memory_free_bytes, GPUCTL_M_MEMORY_FREE, m.free);
@@ -307,23 +265,23 @@ static void read_static(const struct nvml_state *s, struct devslot *slot)
     unsigned v = 0;
     int major = 0, minor = 0;
 
-    if (s->api.uuid && !check(s, d, "UUID", s->api.uuid(h, d->uuid, sizeof(d->uuid))))
+    if (s->api.uuid && !nvml_check(s, d, "UUID", s->api.uuid(h, d->uuid, sizeof(d->uuid))))
         d->uuid[0] = '\0';
     if (d->state == GPUCTL_STATE_OK)
         read_pci(s, d, h);
     if (d->state == GPUCTL_STATE_OK && s->api.name &&
-        !check(s, d, "name", s->api.name(h, d->name, sizeof(d->name))))
+        !nvml_check(s, d, "name", s->api.name(h, d->name, sizeof(d->name))))
         d->name[0] = '\0';
     if (d->state == GPUCTL_STATE_OK && s->api.compute_capability &&
-        check(s, d, "compute capability", s->api.compute_capability(h, &major, &minor))) {
+        nvml_check(s, d, "compute capability", s->api.compute_capability(h, &major, &minor))) {
         d->cc_major = major;
         DEV_SET(d, cc_minor, GPUCTL_M_COMPUTE_CAPABILITY, minor);
     }
     if (d->state == GPUCTL_STATE_OK && s->api.max_clock_info &&
-        check(s, d, "max SM clock", s->api.max_clock_info(h, NVML_CLOCK_SM, &v)))
+        nvml_check(s, d, "max SM clock", s->api.max_clock_info(h, NVML_CLOCK_SM, &v)))
         DEV_SET(d, clock_sm_max_mhz, GPUCTL_M_CLOCK_SM_MAX, v);
     if (d->state == GPUCTL_STATE_OK && s->api.max_clock_info &&
-        check(s, d, "max memory clock", s->api.max_clock_info(h, NVML_CLOCK_MEM, &v)))
+        nvml_check(s, d, "max memory clock", s->api.max_clock_info(h, NVML_CLOCK_MEM, &v)))
         DEV_SET(d, clock_mem_max_mhz, GPUCTL_M_CLOCK_MEM_MAX, v);
 }
 
@@ -334,7 +292,7 @@ static void handle_failed(const struct nvml_state *s, struct gpuctl_device *d, u
         d->state = GPUCTL_STATE_INACCESSIBLE;
         snprintf(d->state_message, sizeof(d->state_message),
                  "NVML device %u: this user may not open it (NVML: %s)", i, nvml_errstr(s, rc));
-    } else if (!device_failed(s, d, rc)) {
+    } else if (!nvml_device_failed(s, d, rc)) {
         d->state = GPUCTL_STATE_ERROR;
         snprintf(d->state_message, sizeof(d->state_message),
                  "NVML device %u: cannot open it: %s (code %d)%s", i, nvml_errstr(s, rc), rc,
@@ -370,146 +328,6 @@ static int nvml_enumerate(void *state, struct devlist *out)
     return 0;
 }
 
-/* One process-list entry point and the stride of the entries it writes. */
-struct proc_variant {
-    nvml_proc_fn fn;
-    size_t stride;
-    bool may_be_cc; /* _v3: some drivers write 32-byte entries; measure */
-};
-
-/* Whether the call wrote any byte in [from, to) of a buffer filled with 0xAA. */
-static bool wrote_beyond(const unsigned char *buf, size_t from, size_t to)
-{
-    for (size_t i = from; i < to; i++)
-        if (buf[i] != 0xAA)
-            return true;
-    return false;
-}
-
-/* Appends entries to the device's process list, merging a pid listed twice. */
-static int add_processes(struct gpuctl_device *d, const unsigned char *buf, size_t n, size_t stride,
-                         unsigned type)
-{
-    struct gpuctl_process *grown =
-        realloc(d->processes, (d->process_count + n + 1) * sizeof(*grown));
-
-    if (!grown)
-        return GPUCTL_ENOMEM;
-    d->processes = grown;
-    for (size_t i = 0; i < n; i++) {
-        unsigned pid;
-        unsigned long long mem;
-        struct gpuctl_process *p = NULL;
-
-        memcpy(&pid, buf + i * stride, sizeof(pid));
-        memcpy(&mem, buf + i * stride + 8, sizeof(mem));
-        for (size_t k = 0; k < d->process_count && !p; k++)
-            if (d->processes[k].pid == (int)pid)
-                p = &d->processes[k];
-        if (!p) {
-            p = &d->processes[d->process_count++];
-            memset(p, 0, sizeof(*p));
-            p->pid = (int)pid;
-        }
-        p->type |= type;
-        if (mem != NVML_VALUE_NOT_AVAILABLE &&
-            (!p->used_memory_valid || mem > p->used_memory_bytes)) {
-            p->used_memory_valid = true;
-            p->used_memory_bytes = mem;
-        }
-    }
-    return 0;
-}
-
-/*
- * Lists processes through one entry point with NVML's size protocol: ask with no buffer, then
- * with room for twice the count plus five (processes come and go between calls). The buffer
- * always has room for 32-byte entries, so a driver that writes wider entries than its header
- * says cannot overrun it; for _v3 the stride it used is measured from the bytes it wrote.
- * Returns the NVML code; on success the processes are added to d.
- */
-static int list_processes(const struct proc_variant *v, struct gpuctl_device *d,
-                          struct nvml_device *h, unsigned type, int *gp_err)
-{
-    unsigned count = 0;
-    int rc = v->fn(h, &count, NULL);
-
-    *gp_err = 0;
-    if (rc == NVML_SUCCESS)
-        return rc;
-    for (int attempt = 0; attempt < 4 && rc == NVML_ERROR_INSUFFICIENT_SIZE; attempt++) {
-        unsigned cap = count * 2 + 5;
-        size_t bytes = (size_t)cap * NVML_PROCESS_CC_STRIDE;
-        unsigned char *buf = malloc(bytes);
-        size_t stride = v->stride;
-
-        if (!buf) {
-            *gp_err = GPUCTL_ENOMEM;
-            return rc;
-        }
-        memset(buf, 0xAA, bytes);
-        count = cap;
-        rc = v->fn(h, &count, buf);
-        if (rc == NVML_SUCCESS && count > cap)
-            rc = NVML_ERROR_UNKNOWN;
-        if (rc == NVML_SUCCESS) {
-            if (v->may_be_cc &&
-                wrote_beyond(buf, count * v->stride, count * NVML_PROCESS_CC_STRIDE))
-                stride = NVML_PROCESS_CC_STRIDE;
-            *gp_err = add_processes(d, buf, count, stride, type);
-        }
-        free(buf);
-    }
-    return rc;
-}
-
-/* Reads one kind of process list with the newest entry point the library has. Returns true
- * when a list was read. */
-static bool read_process_kind(const struct nvml_state *s, struct gpuctl_device *d,
-                              struct nvml_device *h, const struct proc_variant *variants,
-                              unsigned type, int *err)
-{
-    for (size_t i = 0; i < 3; i++) {
-        int rc;
-        if (!variants[i].fn)
-            continue;
-        rc = list_processes(&variants[i], d, h, type, err);
-        if (*err)
-            return false;
-        if (rc == NVML_SUCCESS)
-            return true;
-        if (rc != NVML_ERROR_FUNCTION_NOT_FOUND && rc != NVML_ERROR_ARGUMENT_VERSION_MISMATCH) {
-            check(s, d, type == GPUCTL_PROC_COMPUTE ? "compute processes" : "graphics processes",
-                  rc);
-            return false;
-        }
-    }
-    return false;
-}
-
-static int read_processes(const struct nvml_state *s, struct gpuctl_device *d,
-                          struct nvml_device *h)
-{
-    const struct proc_variant compute[3] = {
-        {s->api.compute_v3, NVML_PROCESS_V2_STRIDE, true},
-        {s->api.compute_v2, NVML_PROCESS_V2_STRIDE, false},
-        {s->api.compute_v1, NVML_PROCESS_V1_STRIDE, false},
-    };
-    const struct proc_variant graphics[3] = {
-        {s->api.graphics_v3, NVML_PROCESS_V2_STRIDE, true},
-        {s->api.graphics_v2, NVML_PROCESS_V2_STRIDE, false},
-        {s->api.graphics_v1, NVML_PROCESS_V1_STRIDE, false},
-    };
-    int err = 0;
-    bool any = read_process_kind(s, d, h, compute, GPUCTL_PROC_COMPUTE, &err);
-
-    if (!err && d->state == GPUCTL_STATE_OK)
-        any |= read_process_kind(s, d, h, graphics, GPUCTL_PROC_GRAPHICS, &err);
-    if (any && d->state == GPUCTL_STATE_OK)
-        d->valid |= UINT64_C(1) << GPUCTL_M_PROCESSES;
-    return err;
-}
-
 static void read_temperature(const struct nvml_state *s, struct gpuctl_device *d,
                              struct nvml_device *h)
 {
@@ -523,13 +341,13 @@ static void read_temperature(const struct nvml_state *s, struct gpuctl_device *d
             DEV_SET(d, temperature_c, GPUCTL_M_TEMPERATURE, t.temperature);
             return;
         }
-        if (device_failed(s, d, rc) || !s->api.temperature) {
+        if (nvml_device_failed(s, d, rc) || !s->api.temperature) {
             note_failure(s, d, "temperature", rc);
             return;
         }
     }
     if (s->api.temperature &&
-        check(s, d, "temperature", s->api.temperature(h, NVML_TEMPERATURE_GPU, &v)))
+        nvml_check(s, d, "temperature", s->api.temperature(h, NVML_TEMPERATURE_GPU, &v)))
         DEV_SET(d, temperature_c, GPUCTL_M_TEMPERATURE, (int)v);
 }
 
@@ -539,17 +357,17 @@ static void read_power(const struct nvml_state *s, struct gpuctl_device *d, stru
     unsigned v = 0;
     int rc = NVML_ERROR_FUNCTION_NOT_FOUND;
 
-    if (s->api.power_usage && check(s, d, "power draw", s->api.power_usage(h, &v)))
+    if (s->api.power_usage && nvml_check(s, d, "power draw", s->api.power_usage(h, &v)))
         DEV_SET(d, power_draw_mw, GPUCTL_M_POWER_DRAW, v);
     if (d->state != GPUCTL_STATE_OK)
         return;
     if (s->api.enforced_power_limit)
         rc = s->api.enforced_power_limit(h, &v);
-    if (rc != NVML_SUCCESS && !device_failed(s, d, rc) && s->api.power_management_limit)
+    if (rc != NVML_SUCCESS && !nvml_device_failed(s, d, rc) && s->api.power_management_limit)
         rc = s->api.power_management_limit(h, &v);
     if (rc == NVML_SUCCESS)
         DEV_SET(d, power_limit_mw, GPUCTL_M_POWER_LIMIT, v);
-    else if (!device_failed(s, d, rc))
+    else if (!nvml_device_failed(s, d, rc))
         note_failure(s, d, "power limit", rc);
 }
 
@@ -560,24 +378,24 @@ static void read_gauges(const struct nvml_state *s, struct gpuctl_device *d, str
     unsigned long long reasons = 0;
     unsigned v = 0, pending = 0;
 
-    if (s->api.utilization && check(s, d, "utilization", s->api.utilization(h, &u))) {
+    if (s->api.utilization && nvml_check(s, d, "utilization", s->api.utilization(h, &u))) {
         DEV_SET(d, utilization_gpu_percent, GPUCTL_M_UTIL_GPU, u.gpu);
         DEV_SET(d, utilization_memory_percent, GPUCTL_M_UTIL_MEMORY, u.memory);
     }
     if (d->state == GPUCTL_STATE_OK && s->api.clock_info &&
-        check(s, d, "SM clock", s->api.clock_info(h, NVML_CLOCK_SM, &v)))
+        nvml_check(s, d, "SM clock", s->api.clock_info(h, NVML_CLOCK_SM, &v)))
         DEV_SET(d, clock_sm_mhz, GPUCTL_M_CLOCK_SM, v);
     if (d->state == GPUCTL_STATE_OK && s->api.clock_info &&
-        check(s, d, "memory clock", s->api.clock_info(h, NVML_CLOCK_MEM, &v)))
+        nvml_check(s, d, "memory clock", s->api.clock_info(h, NVML_CLOCK_MEM, &v)))
         DEV_SET(d, clock_mem_mhz, GPUCTL_M_CLOCK_MEM, v);
     if (d->state == GPUCTL_STATE_OK && s->api.fan_speed &&
-        check(s, d, "fan speed", s->api.fan_speed(h, &v)))
+        nvml_check(s, d, "fan speed", s->api.fan_speed(h, &v)))
         DEV_SET(d, fan_percent, GPUCTL_M_FAN, v);
     if (d->state == GPUCTL_STATE_OK && s->api.clock_event_reasons &&
-        check(s, d, "clock event reasons", s->api.clock_event_reasons(h, &reasons)))
+        nvml_check(s, d, "clock event reasons", s->api.clock_event_reasons(h, &reasons)))
         DEV_SET(d, throttle_reasons, GPUCTL_M_THROTTLE, reasons);
     if (d->state == GPUCTL_STATE_OK && s->api.mig_mode &&
-        check(s, d, "MIG mode", s->api.mig_mode(h, &v, &pending)))
+        nvml_check(s, d, "MIG mode", s->api.mig_mode(h, &v, &pending)))
         DEV_SET(d, mig_enabled, GPUCTL_M_MIG, v == 1);
 }
 
@@ -600,7 +418,7 @@ static int nvml_refresh(void *state, struct devslot *const *slots, size_t n)
         if (d->state == GPUCTL_STATE_OK)
             read_power(s, d, h);
         if (d->state == GPUCTL_STATE_OK && !(s->flags & GPUCTL_OPEN_NO_PROCESSES)) {
-            err = read_processes(s, d, h);
+            err = nvml_read_processes(s, d, h);
             if (err)
                 return err;
         }

@@ -1,0 +1,65 @@
+/* nvml_api.h: the NVIDIA backend's loaded entry points and state, shared by its two files:
+ * nvml.c (loading, devices, gauges) and nvml_procs.c (process lists). */
+#ifndef GPUCTL_DEVICE_NVML_API_H
+#define GPUCTL_DEVICE_NVML_API_H
+
+#include <stdbool.h>
+
+#include <gpuctl/gpuctl.h>
+
+#include "device/nvml_abi.h"
+
+typedef int (*nvml_proc_fn)(struct nvml_device *, unsigned *, void *);
+
+/* The entry points gpuctl uses; optional ones may stay NULL. */
+struct nvml_api {
+    int (*init)(void);
+    int (*shutdown)(void);
+    const char *(*error_string)(int);
+    int (*system_driver_version)(char *, unsigned);
+    int (*system_nvml_version)(char *, unsigned);
+    int (*system_cuda_version)(int *);
+    int (*device_count)(unsigned *);
+    int (*handle_by_index)(unsigned, struct nvml_device **);
+    int (*name)(struct nvml_device *, char *, unsigned);
+    int (*uuid)(struct nvml_device *, char *, unsigned);
+    int (*pci_info)(struct nvml_device *, struct nvml_pci_info *);
+    int (*compute_capability)(struct nvml_device *, int *, int *);
+    int (*memory_info)(struct nvml_device *, struct nvml_memory *);
+    int (*memory_info_v2)(struct nvml_device *, struct nvml_memory_v2 *);
+    int (*utilization)(struct nvml_device *, struct nvml_utilization *);
+    int (*temperature_v)(struct nvml_device *, struct nvml_temperature *);
+    int (*temperature)(struct nvml_device *, int, unsigned *);
+    int (*power_usage)(struct nvml_device *, unsigned *);
+    int (*enforced_power_limit)(struct nvml_device *, unsigned *);
+    int (*power_management_limit)(struct nvml_device *, unsigned *);
+    int (*clock_info)(struct nvml_device *, int, unsigned *);
+    int (*max_clock_info)(struct nvml_device *, int, unsigned *);
+    int (*fan_speed)(struct nvml_device *, unsigned *);
+    int (*clock_event_reasons)(struct nvml_device *, unsigned long long *);
+    int (*mig_mode)(struct nvml_device *, unsigned *, unsigned *);
+    nvml_proc_fn compute_v3, compute_v2, compute_v1;
+    nvml_proc_fn graphics_v3, graphics_v2, graphics_v1;
+};
+
+struct nvml_state {
+    void *lib;
+    unsigned flags; /* GPUCTL_OPEN_* */
+    struct nvml_api api;
+};
+
+/* NVML's message for a return code. */
+const char *nvml_errstr(const struct nvml_state *s, int rc);
+
+/* Checks a getter's result: true on success. GPU_IS_LOST marks the device lost (read nothing
+ * more); other failures are logged at debug level, NOT_SUPPORTED silently. */
+bool nvml_check(const struct nvml_state *s, struct gpuctl_device *d, const char *what, int rc);
+
+/* Marks d lost when rc is GPU_IS_LOST; returns whether it did. */
+bool nvml_device_failed(const struct nvml_state *s, struct gpuctl_device *d, int rc);
+
+/* Reads d's compute and graphics processes (pid, type, memory) with the newest entry points the
+ * library has, and sets GPUCTL_M_PROCESSES when a list was read. Returns 0 or GPUCTL_ENOMEM. */
+int nvml_read_processes(const struct nvml_state *s, struct gpuctl_device *d, struct nvml_device *h);
+
+#endif

@@ -1,0 +1,149 @@
+/* nvml_procs.c: the processes on an NVIDIA GPU, through whichever process-list entry point the
+ * driver has, guarding against drivers that write wider entries than their header says. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "device/nvml_api.h"
+#include "util/banned.h"
+
+/* More processes than any GPU runs; a larger count from the driver is not believed. */
+#define NVML_MAX_PROCESSES 65536u
+
+/* One process-list entry point and the stride of the entries it writes. */
+struct proc_variant {
+    nvml_proc_fn fn;
+    size_t stride;
+    bool may_be_cc; /* _v3: some drivers write 32-byte entries; measure */
+};
+
+/* Whether the call wrote any byte in [from, to) of a buffer filled with 0xAA. */
+static bool wrote_beyond(const unsigned char *buf, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (buf[i] != 0xAA)
+            return true;
+    return false;
+}
+
+/* Appends entries to the device's process list, merging a pid listed twice. */
+static int add_processes(struct gpuctl_device *d, const unsigned char *buf, size_t n, size_t stride,
+                         unsigned type)
+{
+    struct gpuctl_process *grown =
+        realloc(d->processes, (d->process_count + n + 1) * sizeof(*grown));
+
+    if (!grown)
+        return GPUCTL_ENOMEM;
+    d->processes = grown;
+    for (size_t i = 0; i < n; i++) {
+        unsigned pid;
+        unsigned long long mem;
+        struct gpuctl_process *p = NULL;
+
+        memcpy(&pid, buf + i * stride, sizeof(pid));
+        memcpy(&mem, buf + i * stride + 8, sizeof(mem));
+        for (size_t k = 0; k < d->process_count && !p; k++)
+            if (d->processes[k].pid == (int)pid)
+                p = &d->processes[k];
+        if (!p) {
+            p = &d->processes[d->process_count++];
+            memset(p, 0, sizeof(*p));
+            p->pid = (int)pid;
+        }
+        p->type |= type;
+        if (mem != NVML_VALUE_NOT_AVAILABLE &&
+            (!p->used_memory_valid || mem > p->used_memory_bytes)) {
+            p->used_memory_valid = true;
+            p->used_memory_bytes = mem;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Lists processes through one entry point with NVML's size protocol: ask with no buffer, then
+ * with room for twice the count plus five (processes come and go between calls). The buffer
+ * always has room for 32-byte entries, so a driver that writes wider entries than its header
+ * says cannot overrun it; for _v3 the stride it used is measured from the bytes it wrote.
+ * Returns the NVML code; on success the processes are added to d.
+ */
+static int list_processes(const struct proc_variant *v, struct gpuctl_device *d,
+                          struct nvml_device *h, unsigned type, int *gp_err)
+{
+    unsigned count = 0;
+    int rc = v->fn(h, &count, NULL);
+
+    *gp_err = 0;
+    if (rc == NVML_SUCCESS)
+        return rc;
+    for (int attempt = 0; attempt < 4 && rc == NVML_ERROR_INSUFFICIENT_SIZE; attempt++) {
+        unsigned cap = count < NVML_MAX_PROCESSES ? count * 2 + 5 : NVML_MAX_PROCESSES;
+        size_t bytes = (size_t)cap * NVML_PROCESS_CC_STRIDE;
+        unsigned char *buf = malloc(bytes);
+        size_t stride = v->stride;
+
+        if (!buf) {
+            *gp_err = GPUCTL_ENOMEM;
+            return rc;
+        }
+        memset(buf, 0xAA, bytes);
+        count = cap;
+        rc = v->fn(h, &count, buf);
+        if (rc == NVML_SUCCESS && count > cap)
+            rc = NVML_ERROR_UNKNOWN;
+        if (rc == NVML_SUCCESS) {
+            if (v->may_be_cc &&
+                wrote_beyond(buf, count * v->stride, count * NVML_PROCESS_CC_STRIDE))
+                stride = NVML_PROCESS_CC_STRIDE;
+            *gp_err = add_processes(d, buf, count, stride, type);
+        }
+        free(buf);
+    }
+    return rc;
+}
+
+/* Reads one kind of process list with the newest entry point the library has. Returns true
+ * when a list was read. */
+static bool read_process_kind(const struct nvml_state *s, struct gpuctl_device *d,
+                              struct nvml_device *h, const struct proc_variant *variants,
+                              unsigned type, int *err)
+{
+    for (size_t i = 0; i < 3; i++) {
+        int rc;
+        if (!variants[i].fn)
+            continue;
+        rc = list_processes(&variants[i], d, h, type, err);
+        if (*err)
+            return false;
+        if (rc == NVML_SUCCESS)
+            return true;
+        if (rc != NVML_ERROR_FUNCTION_NOT_FOUND && rc != NVML_ERROR_ARGUMENT_VERSION_MISMATCH) {
+            nvml_check(
+                s, d, type == GPUCTL_PROC_COMPUTE ? "compute processes" : "graphics processes", rc);
+            return false;
+        }
+    }
+    return false;
+}
+
+int nvml_read_processes(const struct nvml_state *s, struct gpuctl_device *d, struct nvml_device *h)
+{
+    const struct proc_variant compute[3] = {
+        {s->api.compute_v3, NVML_PROCESS_V2_STRIDE, true},
+        {s->api.compute_v2, NVML_PROCESS_V2_STRIDE, false},
+        {s->api.compute_v1, NVML_PROCESS_V1_STRIDE, false},
+    };
+    const struct proc_variant graphics[3] = {
+        {s->api.graphics_v3, NVML_PROCESS_V2_STRIDE, true},
+        {s->api.graphics_v2, NVML_PROCESS_V2_STRIDE, false},
+        {s->api.graphics_v1, NVML_PROCESS_V1_STRIDE, false},
+    };
+    int err = 0;
+    bool any = read_process_kind(s, d, h, compute, GPUCTL_PROC_COMPUTE, &err);
+
+    if (!err && d->state == GPUCTL_STATE_OK)
+        any |= read_process_kind(s, d, h, graphics, GPUCTL_PROC_GRAPHICS, &err);
+    if (any && d->state == GPUCTL_STATE_OK)
+        d->valid |= UINT64_C(1) << GPUCTL_M_PROCESSES;
+    return err;
+}
