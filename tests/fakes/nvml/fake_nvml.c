@@ -487,26 +487,29 @@ static const char *clock_key(nvmlClockType_t type)
     return type == NVML_CLOCK_SM ? "sm" : type == NVML_CLOCK_MEM ? "mem" : NULL;
 }
 
-EXPORT nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t device, nvmlClockType_t type,
-                                           unsigned int *clock)
+/* Current ("clocks") or maximum ("max_clocks") clock of one type. */
+static nvmlReturn_t clock_getter(nvmlDevice_t device, const char *which, nvmlClockType_t type,
+                                 unsigned int *clock)
 {
-    ENTER(device, clock);
     if (!clock_key(type))
         return type == NVML_CLOCK_GRAPHICS || type == NVML_CLOCK_VIDEO
                    ? NVML_ERROR_NOT_SUPPORTED
                    : NVML_ERROR_INVALID_ARGUMENT;
-    return uint_getter(device, "clocks", clock_key(type), clock);
+    return uint_getter(device, which, clock_key(type), clock);
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t device, nvmlClockType_t type,
+                                           unsigned int *clock)
+{
+    ENTER(device, clock);
+    return clock_getter(device, "clocks", type, clock);
 }
 
 EXPORT nvmlReturn_t nvmlDeviceGetMaxClockInfo(nvmlDevice_t device, nvmlClockType_t type,
                                               unsigned int *clock)
 {
     ENTER(device, clock);
-    if (!clock_key(type))
-        return type == NVML_CLOCK_GRAPHICS || type == NVML_CLOCK_VIDEO
-                   ? NVML_ERROR_NOT_SUPPORTED
-                   : NVML_ERROR_INVALID_ARGUMENT;
-    return uint_getter(device, "max_clocks", clock_key(type), clock);
+    return clock_getter(device, "max_clocks", type, clock);
 }
 
 EXPORT nvmlReturn_t nvmlDeviceGetFanSpeed(nvmlDevice_t device, unsigned int *speed)
