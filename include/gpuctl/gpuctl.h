@@ -159,11 +159,16 @@ static inline bool gpuctl_device_has(const struct gpuctl_device *d, enum gpuctl_
 
 /* What one backend (vendor) found, for explaining an empty or partial list. */
 struct gpuctl_backend_status {
-    const char *name;  /* "nvidia", "cpu" */
-    bool available;    /* the backend's library or driver answered */
-    unsigned found;    /* devices found before masks */
-    unsigned visible;  /* devices left after masks */
-    char message[256]; /* why unavailable, or what a mask did; "" when nothing to say */
+    const char *name;      /* "nvidia", "cpu" */
+    bool available;        /* the backend's library or driver answered */
+    unsigned found;        /* devices found before masks */
+    unsigned visible;      /* devices left after masks */
+    bool mask_unsupported; /* a mask names devices gpuctl cannot list (MIG instances): the list
+                              is not what programs see */
+    bool order_differs;    /* programs may number these GPUs otherwise than gpuctl's PCI order
+                              (CUDA_DEVICE_ORDER is not PCI_BUS_ID and the models differ): indices
+                              are ambiguous, UUIDs are not */
+    char message[320];     /* why unavailable, or what a mask did; "" when nothing to say */
 };
 
 #define GPUCTL_MAX_BACKENDS 8
@@ -277,9 +282,10 @@ struct gpuctl_rejection {
 struct gpuctl_selection {
     size_t count;
     const struct gpuctl_device *devices[GPUCTL_MAX_SELECT]; /* best first */
-    size_t rejected_count;
-    struct gpuctl_rejection rejected[GPUCTL_MAX_SELECT]; /* every GPU considered that failed */
-    char message[2048]; /* on failure: what was wrong, or which constraint failed on which GPU */
+    size_t rejected_total; /* GPUs considered that failed */
+    size_t rejected_count; /* of which the first GPUCTL_MAX_SELECT are listed here */
+    struct gpuctl_rejection rejected[GPUCTL_MAX_SELECT];
+    char message[8192]; /* on failure: what was wrong, or which constraint failed on which GPU */
 };
 
 /*
@@ -288,8 +294,11 @@ struct gpuctl_selection {
  * or the CPU on a machine without GPUs; "cpu" means the CPU.
  *
  * Returns 0 with sel filled; GPUCTL_EINVAL for a request that cannot make sense here (unknown
- * device, count larger than the GPUs there are): sel->message names what exists; GPUCTL_ENODEV
- * when fewer devices fit than asked: sel->message lists the constraint each GPU failed.
+ * device, a count larger than the GPUs there are when there are some, GPU constraints on the
+ * CPU): sel->message
+ * names what exists; GPUCTL_ENODEV when fewer devices fit than asked, or there are no GPUs at
+ * all, or a mask names devices gpuctl cannot list: sel->message says which constraint failed on
+ * which GPU, or why there is none.
  */
 GPUCTL_EXTERN int gpuctl_select(const struct gpuctl *g, const struct gpuctl_select_request *req,
                                 struct gpuctl_selection *sel);

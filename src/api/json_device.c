@@ -1,7 +1,9 @@
 /* json_device.c: devices and the machine as JSON. */
 #include "api/json_device.h"
 
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "util/banned.h"
 
@@ -23,14 +25,66 @@ static json_t *str_or_null(const char *s)
     return s && *s ? json_string(s) : json_null();
 }
 
-static json_t *uint_if(const struct gpuctl_device *d, enum gpuctl_metric m, uint64_t v)
+enum field_kind { FIELD_UINT, FIELD_U64, FIELD_INT, FIELD_WATTS };
+
+#define FIELD(key, metric, kind, member)                                                           \
+    {                                                                                              \
+        key, metric, kind, offsetof(struct gpuctl_device, member)                                  \
+    }
+
+/* The numeric metrics of a device, in the order JSON shows them. */
+static const struct metric_field {
+    const char *key;
+    enum gpuctl_metric metric;
+    enum field_kind kind;
+    size_t offset;
+} metric_fields[] = {
+    FIELD("memory_total_bytes", GPUCTL_M_MEMORY_TOTAL, FIELD_U64, memory_total_bytes),
+    FIELD("memory_used_bytes", GPUCTL_M_MEMORY_USED, FIELD_U64, memory_used_bytes),
+    FIELD("memory_free_bytes", GPUCTL_M_MEMORY_FREE, FIELD_U64, memory_free_bytes),
+    FIELD("memory_reserved_bytes", GPUCTL_M_MEMORY_RESERVED, FIELD_U64, memory_reserved_bytes),
+    FIELD("utilization_gpu_percent", GPUCTL_M_UTIL_GPU, FIELD_UINT, utilization_gpu_percent),
+    FIELD("utilization_memory_percent", GPUCTL_M_UTIL_MEMORY, FIELD_UINT,
+          utilization_memory_percent),
+    FIELD("temperature_c", GPUCTL_M_TEMPERATURE, FIELD_INT, temperature_c),
+    FIELD("power_draw_w", GPUCTL_M_POWER_DRAW, FIELD_WATTS, power_draw_mw),
+    FIELD("power_limit_w", GPUCTL_M_POWER_LIMIT, FIELD_WATTS, power_limit_mw),
+    FIELD("clock_sm_mhz", GPUCTL_M_CLOCK_SM, FIELD_UINT, clock_sm_mhz),
+    FIELD("clock_memory_mhz", GPUCTL_M_CLOCK_MEM, FIELD_UINT, clock_mem_mhz),
+    FIELD("clock_sm_max_mhz", GPUCTL_M_CLOCK_SM_MAX, FIELD_UINT, clock_sm_max_mhz),
+    FIELD("clock_memory_max_mhz", GPUCTL_M_CLOCK_MEM_MAX, FIELD_UINT, clock_mem_max_mhz),
+    FIELD("fan_speed_percent", GPUCTL_M_FAN, FIELD_UINT, fan_percent),
+};
+
+/* A metric's JSON value: null when the device cannot report it. */
+static json_t *metric_value(const struct gpuctl_device *d, const struct metric_field *f)
 {
-    return gpuctl_device_has(d, m) ? json_integer((json_int_t)v) : json_null();
+    const char *p = (const char *)d + f->offset;
+    unsigned u;
+    uint64_t u64;
+    int i;
+
+    if (!gpuctl_device_has(d, f->metric))
+        return json_null();
+    switch (f->kind) {
+    case FIELD_U64:
+        memcpy(&u64, p, sizeof(u64));
+        return json_integer((json_int_t)u64);
+    case FIELD_INT:
+        memcpy(&i, p, sizeof(i));
+        return json_integer(i);
+    case FIELD_WATTS:
+        memcpy(&u, p, sizeof(u));
+        return json_real(u / 1000.0);
+    default:
+        memcpy(&u, p, sizeof(u));
+        return json_integer(u);
+    }
 }
 
-static json_t *watts_if(const struct gpuctl_device *d, enum gpuctl_metric m, unsigned mw)
+static json_t *uint_if(const struct gpuctl_device *d, enum gpuctl_metric m, unsigned v)
 {
-    return gpuctl_device_has(d, m) ? json_real(mw / 1000.0) : json_null();
+    return gpuctl_device_has(d, m) ? json_integer(v) : json_null();
 }
 
 static json_t *throttle_list(const struct gpuctl_device *d)
@@ -69,15 +123,11 @@ static json_t *process_list(const struct gpuctl_device *d)
     return list;
 }
 
-json_t *json_device(const struct gpuctl_device *d)
+/* Identity and state: who the device is, and whether it can be used. */
+static void add_identity(json_t *o, const struct gpuctl_device *d)
 {
-    struct gpuctl_precision_advice adv;
     char cc[16];
-    json_t *o = json_object();
 
-    if (!o)
-        return NULL;
-    gpuctl_precision_advise(d, &adv);
     snprintf(cc, sizeof(cc), "%d.%d", d->cc_major, d->cc_minor);
     json_object_set_new(o, "index", d->index >= 0 ? json_integer(d->index) : json_null());
     json_object_set_new(o, "device", json_string(d->device));
@@ -92,30 +142,19 @@ json_t *json_device(const struct gpuctl_device *d)
     json_object_set_new(o, "compute_capability",
                         gpuctl_device_has(d, GPUCTL_M_COMPUTE_CAPABILITY) ? json_string(cc)
                                                                           : json_null());
-    json_object_set_new(o, "memory_total_bytes",
-                        uint_if(d, GPUCTL_M_MEMORY_TOTAL, d->memory_total_bytes));
-    json_object_set_new(o, "memory_used_bytes",
-                        uint_if(d, GPUCTL_M_MEMORY_USED, d->memory_used_bytes));
-    json_object_set_new(o, "memory_free_bytes",
-                        uint_if(d, GPUCTL_M_MEMORY_FREE, d->memory_free_bytes));
-    json_object_set_new(o, "memory_reserved_bytes",
-                        uint_if(d, GPUCTL_M_MEMORY_RESERVED, d->memory_reserved_bytes));
-    json_object_set_new(o, "utilization_gpu_percent",
-                        uint_if(d, GPUCTL_M_UTIL_GPU, d->utilization_gpu_percent));
-    json_object_set_new(o, "utilization_memory_percent",
-                        uint_if(d, GPUCTL_M_UTIL_MEMORY, d->utilization_memory_percent));
-    json_object_set_new(o, "temperature_c",
-                        gpuctl_device_has(d, GPUCTL_M_TEMPERATURE) ? json_integer(d->temperature_c)
-                                                                   : json_null());
-    json_object_set_new(o, "power_draw_w", watts_if(d, GPUCTL_M_POWER_DRAW, d->power_draw_mw));
-    json_object_set_new(o, "power_limit_w", watts_if(d, GPUCTL_M_POWER_LIMIT, d->power_limit_mw));
-    json_object_set_new(o, "clock_sm_mhz", uint_if(d, GPUCTL_M_CLOCK_SM, d->clock_sm_mhz));
-    json_object_set_new(o, "clock_memory_mhz", uint_if(d, GPUCTL_M_CLOCK_MEM, d->clock_mem_mhz));
-    json_object_set_new(o, "clock_sm_max_mhz",
-                        uint_if(d, GPUCTL_M_CLOCK_SM_MAX, d->clock_sm_max_mhz));
-    json_object_set_new(o, "clock_memory_max_mhz",
-                        uint_if(d, GPUCTL_M_CLOCK_MEM_MAX, d->clock_mem_max_mhz));
-    json_object_set_new(o, "fan_speed_percent", uint_if(d, GPUCTL_M_FAN, d->fan_percent));
+}
+
+json_t *json_device(const struct gpuctl_device *d)
+{
+    struct gpuctl_precision_advice adv;
+    json_t *o = json_object();
+
+    if (!o)
+        return NULL;
+    gpuctl_precision_advise(d, &adv);
+    add_identity(o, d);
+    for (size_t i = 0; i < sizeof(metric_fields) / sizeof(metric_fields[0]); i++)
+        json_object_set_new(o, metric_fields[i].key, metric_value(d, &metric_fields[i]));
     json_object_set_new(o, "throttle_reasons", throttle_list(d));
     json_object_set_new(o, "mig_enabled",
                         gpuctl_device_has(d, GPUCTL_M_MIG) ? json_boolean(d->mig_enabled)

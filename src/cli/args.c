@@ -41,7 +41,7 @@ int cli_common_option(struct cli *c, int opt, const char *arg)
 static int vfail(const struct cli *c, int exit_code, json_t *extra, const char *fmt, va_list ap)
 {
     static const char *const codes[] = {"ok", "failure", "usage", "unavailable"};
-    char msg[4096];
+    char msg[10240]; /* room for a selection message (8 KiB) and its context */
     json_t *err;
 
     vsnprintf(msg, sizeof(msg), fmt, ap);

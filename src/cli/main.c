@@ -1,4 +1,5 @@
 /* main.c: gpuctl's entry point: global options, then one command from the table. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,17 @@ static void print_help(FILE *out)
           out);
 }
 
+/* Flushes stdout and reports a failed write (a full disk, a closed pipe) as a failure: a script
+ * must not take a truncated answer for a whole one (git's close_stdout). */
+static int finish(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "gpuctl: cannot write the output: %s\n", strerror(errno));
+        return rc ? rc : CLI_FAILURE;
+    }
+    return rc;
+}
+
 static const struct command *find_command(const char *name)
 {
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -40,14 +52,13 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* Parses the options before the command. Returns -2 to go on, or the exit code to stop with. */
+static int parse_globals(struct cli *c, int argc, char **argv)
 {
     static const struct option options[] = {
         {"version", no_argument, NULL, 'V'},
         CLI_COMMON_OPTIONS,
     };
-    struct cli c = {.command = "", .usage = global_usage};
-    const struct command *cmd;
     int opt, rc;
 
     while ((opt = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
@@ -59,25 +70,43 @@ int main(int argc, char **argv)
             print_help(stdout);
             return CLI_OK;
         }
-        rc = cli_common_option(&c, opt, optarg);
+        rc = cli_common_option(c, opt, optarg);
         if (rc != -2)
             return rc < 0 ? CLI_USAGE : rc;
     }
+    return -2;
+}
+
+/* `gpuctl help [COMMAND]`: argv[0] is "help". */
+static int help(struct cli *c, int argc, char **argv)
+{
+    const struct command *cmd = argc > 1 ? find_command(argv[1]) : NULL;
+    char *help_argv[] = {NULL, (char *)"--help", NULL};
+
+    if (!cmd) {
+        print_help(stdout);
+        return CLI_OK;
+    }
+    help_argv[0] = argv[1];
+    c->command = cmd->name;
+    optind = 0;
+    return cmd->fn(c, 2, help_argv);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c = {.command = "", .usage = global_usage};
+    const struct command *cmd;
+    int rc = parse_globals(&c, argc, argv);
+
+    if (rc != -2)
+        return finish(rc);
     if (optind >= argc) {
         print_help(stderr);
         return CLI_USAGE;
     }
-    if (strcmp(argv[optind], "help") == 0) {
-        if (optind + 1 < argc && find_command(argv[optind + 1])) {
-            char *help_argv[] = {argv[optind + 1], (char *)"--help", NULL};
-            cmd = find_command(argv[optind + 1]);
-            c.command = cmd->name;
-            optind = 0;
-            return cmd->fn(&c, 2, help_argv);
-        }
-        print_help(stdout);
-        return CLI_OK;
-    }
+    if (strcmp(argv[optind], "help") == 0)
+        return finish(help(&c, argc - optind, argv + optind));
     cmd = find_command(argv[optind]);
     if (!cmd) {
         fprintf(stderr, "gpuctl: unknown command '%s'\n\n", argv[optind]);
@@ -88,5 +117,5 @@ int main(int argc, char **argv)
     argc -= optind;
     argv += optind;
     optind = 0; /* each command parses its own options from argv[1] on */
-    return cmd->fn(&c, argc, argv);
+    return finish(cmd->fn(&c, argc, argv));
 }

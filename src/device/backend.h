@@ -44,9 +44,12 @@ struct backend {
     enum gpuctl_vendor vendor;
     const char *device_prefix; /* "cuda" gives "cuda:N"; NULL: the device is named `name` */
     const char *const *masks;  /* environment variables that mask devices, applied in order */
+    const char *order_var;     /* the variable that, set to "PCI_BUS_ID", makes programs number
+                                  GPUs in PCI order (CUDA_DEVICE_ORDER); NULL: they always do */
 
-    /* Opens the vendor's library or files. Returns 0 and sets *state; any error means "this
-     * vendor is not here", with st->message saying why in one line. May fill sys. */
+    /* Opens the vendor's library or files. Returns 0 and sets *state; GPUCTL_ENOMEM; any other
+     * error means "this vendor is not here", with st->message saying why in one line. May fill
+     * sys. */
     int (*open)(const struct backend_env *env, struct gpuctl_system *sys, void **state,
                 struct gpuctl_backend_status *st);
 

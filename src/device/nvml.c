@@ -50,6 +50,8 @@ static const struct nvml_sym {
      false,
      {"nvmlDeviceGetCurrentClocksEventReasons", "nvmlDeviceGetCurrentClocksThrottleReasons"}},
     {API(mig_mode), false, {"nvmlDeviceGetMigMode"}},
+    {API(conf_compute_mem_size_info), false, {"nvmlDeviceGetConfComputeMemSizeInfo"}},
+    {API(running_process_detail_list), false, {"nvmlDeviceGetRunningProcessDetailList"}},
     {API(compute_v3), false, {"nvmlDeviceGetComputeRunningProcesses_v3"}},
     {API(compute_v2), false, {"nvmlDeviceGetComputeRunningProcesses_v2"}},
     {API(compute_v1), false, {"nvmlDeviceGetComputeRunningProcesses"}},
@@ -265,10 +267,10 @@ static void read_static(const struct nvml_state *s, struct devslot *slot)
     unsigned v = 0;
     int major = 0, minor = 0;
 
-    if (s->api.uuid && !nvml_check(s, d, "UUID", s->api.uuid(h, d->uuid, sizeof(d->uuid))))
+    read_pci(s, d, h); /* first: log lines name the device by its bus id */
+    if (d->state == GPUCTL_STATE_OK && s->api.uuid &&
+        !nvml_check(s, d, "UUID", s->api.uuid(h, d->uuid, sizeof(d->uuid))))
         d->uuid[0] = '\0';
-    if (d->state == GPUCTL_STATE_OK)
-        read_pci(s, d, h);
     if (d->state == GPUCTL_STATE_OK && s->api.name &&
         !nvml_check(s, d, "name", s->api.name(h, d->name, sizeof(d->name))))
         d->name[0] = '\0';
@@ -379,8 +381,13 @@ static void read_gauges(const struct nvml_state *s, struct gpuctl_device *d, str
     unsigned v = 0, pending = 0;
 
     if (s->api.utilization && nvml_check(s, d, "utilization", s->api.utilization(h, &u))) {
-        DEV_SET(d, utilization_gpu_percent, GPUCTL_M_UTIL_GPU, u.gpu);
-        DEV_SET(d, utilization_memory_percent, GPUCTL_M_UTIL_MEMORY, u.memory);
+        if (u.gpu <= 100 && u.memory <= 100) {
+            DEV_SET(d, utilization_gpu_percent, GPUCTL_M_UTIL_GPU, u.gpu);
+            DEV_SET(d, utilization_memory_percent, GPUCTL_M_UTIL_MEMORY, u.memory);
+        } else {
+            log_debug("%s: utilization %u%%/%u%% is not a percentage", d->pci_bus_id, u.gpu,
+                      u.memory);
+        }
     }
     if (d->state == GPUCTL_STATE_OK && s->api.clock_info &&
         nvml_check(s, d, "SM clock", s->api.clock_info(h, NVML_CLOCK_SM, &v)))
@@ -406,10 +413,16 @@ static int nvml_refresh(void *state, struct devslot *const *slots, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct gpuctl_device *d = &slots[i]->dev;
         struct nvml_device *h = slots[i]->handle;
+        bool was_lost = d->state == GPUCTL_STATE_LOST;
         int err;
 
-        if (!h || d->state == GPUCTL_STATE_LOST)
+        if (!h)
             continue;
+        /* A lost GPU is asked again each time: after a reset its handle answers again. */
+        d->state = GPUCTL_STATE_OK;
+        d->state_message[0] = '\0';
+        if (was_lost)
+            read_static(s, slots[i]); /* the loss wiped what it knew */
         read_memory(s, d, h);
         if (d->state == GPUCTL_STATE_OK)
             read_gauges(s, d, h);
@@ -433,6 +446,7 @@ const struct backend backend_nvml = {
     .vendor = GPUCTL_VENDOR_NVIDIA,
     .device_prefix = "cuda",
     .masks = nvml_masks,
+    .order_var = "CUDA_DEVICE_ORDER",
     .open = nvml_open,
     .enumerate = nvml_enumerate,
     .refresh = nvml_refresh,

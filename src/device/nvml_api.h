@@ -38,6 +38,8 @@ struct nvml_api {
     int (*fan_speed)(struct nvml_device *, unsigned *);
     int (*clock_event_reasons)(struct nvml_device *, unsigned long long *);
     int (*mig_mode)(struct nvml_device *, unsigned *, unsigned *);
+    int (*conf_compute_mem_size_info)(void);  /* presence only: R530+ */
+    int (*running_process_detail_list)(void); /* presence only: R550+ */
     nvml_proc_fn compute_v3, compute_v2, compute_v1;
     nvml_proc_fn graphics_v3, graphics_v2, graphics_v1;
 };

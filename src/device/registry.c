@@ -1,4 +1,5 @@
 /* registry.c: the device list: every backend's devices in PCI order, masked, then the CPU. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,12 @@
 #include "device/mask.h"
 #include "device/proc.h"
 #include "util/banned.h"
+#include "util/fs.h"
+#include "util/log.h"
 #include "util/str.h"
+
+/* The inode of the initial PID namespace (PROC_PID_INIT_INO in the kernel's proc_ns.h). */
+#define PROC_PID_INIT_INO "4026531836"
 
 const struct backend *const backends[] = {
     &backend_nvml,
@@ -97,7 +103,66 @@ static int by_pci(const void *a, const void *b)
     return (x->backend_pos > y->backend_pos) - (x->backend_pos < y->backend_pos);
 }
 
-/* Applies the backend's masks in turn: each one indexes the devices the previous one left. */
+/* Appends a sentence to a backend's message, "; "-separated. */
+static void note(struct gpuctl_backend_status *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void note(struct gpuctl_backend_status *st, const char *fmt, ...)
+{
+    char line[sizeof(st->message)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    str_appendf(st->message, sizeof(st->message), "%s%s", st->message[0] ? "; " : "", line);
+}
+
+/* Whether programs may number these GPUs otherwise than PCI order: the backend's order variable
+ * is not PCI_BUS_ID and the models differ (CUDA's default order puts the fastest first). */
+static bool order_differs(const struct backend *be, const struct devlist *found)
+{
+    const char *order = be->order_var ? getenv(be->order_var) : NULL;
+
+    if (!be->order_var || (order && strcmp(order, "PCI_BUS_ID") == 0))
+        return false;
+    for (size_t i = 1; i < found->n; i++)
+        if (strcmp(found->v[i].dev.name, found->v[0].dev.name) != 0)
+            return true;
+    return false;
+}
+
+/* Applies one mask variable to order[0..*count), noting in st what it did. */
+static void apply_mask(const struct backend *be, const char *var, const char *value,
+                       const struct devlist *found, struct gpuctl_backend_status *st,
+                       const char **uuids, size_t *step, size_t *order, size_t *count)
+{
+    enum mask_outcome outcome;
+    char msg[256];
+    size_t n = 0;
+
+    for (size_t i = 0; i < *count; i++)
+        uuids[i] = found->v[order[i]].dev.uuid;
+    outcome = mask_apply(var, value, uuids, *count, step, &n, msg, sizeof(msg));
+    if (outcome == MASK_MIG)
+        st->mask_unsupported = true;
+    if (msg[0])
+        note(st, "%s", msg);
+    else if (n < *count)
+        note(st, "%s=%.48s shows %zu of the %zu %s GPUs", var, value, n, *count, be->name);
+    if (st->order_differs && value[0] && !str_starts_with(value, "GPU-"))
+        note(st,
+             "%s holds indices, which CUDA reads in %s order (not PCI_BUS_ID here, and these "
+             "GPUs differ) while gpuctl numbers in PCI order: set %s=PCI_BUS_ID or use UUIDs",
+             var, be->order_var, be->order_var);
+    for (size_t i = 0; i < n; i++)
+        step[i] = order[step[i]];
+    memcpy(order, step, n * sizeof(*order));
+    *count = n;
+}
+
+/* Applies the backend's masks in turn: each one indexes the devices the previous one left.
+ * Fills order (room for found->n) and *count. Returns 0 or GPUCTL_ENOMEM. */
 static int apply_masks(const struct gpuctl *g, const struct backend *be,
                        struct gpuctl_backend_status *st, const struct devlist *found, size_t *order,
                        size_t *count)
@@ -115,20 +180,8 @@ static int apply_masks(const struct gpuctl *g, const struct backend *be,
     *count = found->n;
     for (const char *const *var = be->masks; var && *var; var++) {
         const char *value = (g->env.flags & GPUCTL_OPEN_NO_MASKS) ? NULL : getenv(*var);
-        char msg[256];
-        size_t n = 0;
-
-        if (!value)
-            continue;
-        for (size_t i = 0; i < *count; i++)
-            uuids[i] = found->v[order[i]].dev.uuid;
-        mask_apply(*var, value, uuids, *count, step, &n, msg, sizeof(msg));
-        for (size_t i = 0; i < n; i++)
-            step[i] = order[step[i]];
-        memcpy(order, step, n * sizeof(*order));
-        *count = n;
-        if (msg[0] && !st->message[0])
-            str_copy(st->message, msg, sizeof(st->message));
+        if (value)
+            apply_mask(be, *var, value, found, st, uuids, step, order, count);
     }
 out:
     free(uuids);
@@ -136,68 +189,101 @@ out:
     return ret;
 }
 
-/* Opens one backend, lists its devices in PCI order, masks them and appends them to g. */
-static int add_backend(struct gpuctl *g, const struct backend *be)
+/* Lists a backend's devices into found, in PCI order. Returns 0 or GPUCTL_ENOMEM. */
+static int enumerate_sorted(const struct backend *be, void *state, struct devlist *found)
 {
-    struct gpuctl_backend_status *st = &g->sys.backends[g->sys.backend_count++];
-    struct devlist found = {0};
-    size_t *order = NULL, count = 0;
-    void *state = NULL;
-    int ret;
+    int ret = be->enumerate(state, found);
 
-    st->name = be->name;
-    if (be->open(&g->env, &g->sys, &state, st) != 0)
-        return 0; /* this vendor is not here; st->message says why */
-    st->available = true;
-    g->open[g->nopen++] = (struct opened){be, state};
-    ret = be->enumerate(state, &found);
     if (ret)
-        goto out;
-    for (size_t i = 0; i < found.n; i++) {
-        found.v[i].be = be;
-        found.v[i].backend_pos = (unsigned)i;
-        if (pci_parse(found.v[i].dev.pci_bus_id, &found.v[i].pci) == 0)
-            pci_format(&found.v[i].pci, found.v[i].dev.pci_bus_id,
-                       sizeof(found.v[i].dev.pci_bus_id));
+        return ret;
+    for (size_t i = 0; i < found->n; i++) {
+        struct devslot *s = &found->v[i];
+        s->be = be;
+        s->backend_pos = (unsigned)i;
+        if (pci_parse(s->dev.pci_bus_id, &s->pci) == 0)
+            pci_format(&s->pci, s->dev.pci_bus_id, sizeof(s->dev.pci_bus_id));
     }
-    if (found.n > 1)
-        qsort(found.v, found.n, sizeof(found.v[0]), by_pci);
-    st->found = (unsigned)found.n;
-    order = calloc(found.n + 1, sizeof(*order));
-    if (!order) {
-        ret = GPUCTL_ENOMEM;
-        goto out;
-    }
-    ret = apply_masks(g, be, st, &found, order, &count);
-    if (ret)
-        goto out;
+    if (found->n > 1)
+        qsort(found->v, found->n, sizeof(found->v[0]), by_pci);
+    return 0;
+}
+
+/* Moves the visible slots of found, in mask order, into g's list, naming them. */
+static int append_visible(struct gpuctl *g, const struct backend *be, struct devlist *found,
+                          const size_t *order, size_t count)
+{
     for (size_t i = 0; i < count; i++) {
         struct devslot *s = devlist_add(&g->devs);
-        if (!s) {
-            ret = GPUCTL_ENOMEM;
-            goto out;
-        }
-        *s = found.v[order[i]];
+        if (!s)
+            return GPUCTL_ENOMEM;
+        *s = found->v[order[i]];
+        found->v[order[i]].dev.processes = NULL; /* moved */
         s->dev.physical_index = be->device_prefix ? (int)order[i] : -1;
         s->dev.index = be->device_prefix ? (int)i : -1;
         if (be->device_prefix)
             snprintf(s->dev.device, sizeof(s->dev.device), "%s:%u", be->device_prefix, (unsigned)i);
         else
             str_copy(s->dev.device, be->name, sizeof(s->dev.device));
-        found.v[order[i]].dev.processes = NULL; /* moved */
         if (be->vendor != GPUCTL_VENDOR_CPU)
             g->gpu_count++;
     }
+    return 0;
+}
+
+/* Opens one backend, lists its devices in PCI order, masks them and appends them to g. A vendor
+ * that is not here is not an error. Returns 0 or GPUCTL_ENOMEM. */
+static int add_backend(struct gpuctl *g, const struct backend *be)
+{
+    struct gpuctl_backend_status *st = &g->sys.backends[g->sys.backend_count++];
+    struct devlist found = {0};
+    size_t *order = NULL, count = 0;
+    void *state = NULL;
+    int ret = be->open(&g->env, &g->sys, &state, st);
+
+    st->name = be->name;
+    if (ret)
+        return ret == GPUCTL_ENOMEM ? ret : 0; /* not here; st->message says why */
+    st->available = true;
+    g->open[g->nopen++] = (struct opened){be, state};
+    ret = enumerate_sorted(be, state, &found);
+    if (!ret) {
+        st->found = (unsigned)found.n;
+        st->order_differs = order_differs(be, &found);
+        order = calloc(found.n + 1, sizeof(*order));
+        ret = order ? apply_masks(g, be, st, &found, order, &count) : GPUCTL_ENOMEM;
+    }
+    if (!ret)
+        ret = append_visible(g, be, &found, order, count);
     st->visible = (unsigned)count;
-out:
     free(order);
     devlist_release(&found);
     return ret;
 }
 
-/* Fills in who runs each GPU process and what it runs, from procfs. */
+/* Whether PIDs from the driver (host PIDs) mean the same processes under procfs_root: true in
+ * the initial PID namespace, or when the root does not say (a fixture tree). */
+static bool host_pid_namespace(const char *procfs_root)
+{
+    char path[1100], link[64];
+    ssize_t n;
+
+    if (fs_join(path, sizeof(path), procfs_root, "self/ns/pid") != 0)
+        return true;
+    n = readlink(path, link, sizeof(link) - 1);
+    if (n < 0)
+        return true;
+    link[n] = '\0';
+    return strcmp(link, "pid:[" PROC_PID_INIT_INO "]") == 0;
+}
+
+/* Fills in who runs each GPU process and what it runs, from procfs. Inside a container the
+ * driver's host PIDs name other processes (or none) here, so they stay unknown. */
 static void describe_processes(struct gpuctl *g)
 {
+    if (!host_pid_namespace(g->env.procfs_root)) {
+        log_debug("not in the host's PID namespace: GPU processes' users and commands unknown");
+        return;
+    }
     for (size_t i = 0; i < g->devs.n; i++) {
         struct gpuctl_device *d = &g->devs.v[i].dev;
         for (size_t k = 0; k < d->process_count; k++) {
@@ -247,7 +333,7 @@ int gpuctl_new(const struct gpuctl_options *opts, struct gpuctl **out)
     if (gethostname(g->sys.hostname, sizeof(g->sys.hostname)) != 0)
         g->sys.hostname[0] = '\0';
     g->sys.hostname[sizeof(g->sys.hostname) - 1] = '\0';
-    for (size_t b = 0; backends[b] && !ret; b++)
+    for (size_t b = 0; backends[b] && b < GPUCTL_MAX_BACKENDS && !ret; b++)
         ret = add_backend(g, backends[b]);
     if (!ret)
         ret = gpuctl_refresh(g);

@@ -1,5 +1,6 @@
 /* select.c: finding a device by name and choosing the best GPUs for a request. */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ static void explain_hidden(const struct gpuctl *g, char *buf, size_t len)
             str_appendf(buf, len, "; %s", sys->backends[b].message);
 }
 
-/* Parses "N" made only of digits; returns -1 otherwise. */
+/* Parses "N" made only of digits (saturating at LONG_MAX); returns -1 otherwise. */
 static long parse_index(const char *s)
 {
     long v = 0;
@@ -49,9 +50,9 @@ static long parse_index(const char *s)
     if (!*s)
         return -1;
     for (; *s; s++) {
-        if (!isdigit((unsigned char)*s) || v > 100000)
+        if (!isdigit((unsigned char)*s))
             return -1;
-        v = v * 10 + (*s - '0');
+        v = v > (LONG_MAX - 9) / 10 ? LONG_MAX : v * 10 + (*s - '0');
     }
     return v;
 }
@@ -163,7 +164,7 @@ bool select_fits(const struct gpuctl_device *d, const struct gpuctl_select_reque
         if (!gpuctl_device_has(d, GPUCTL_M_UTIL_GPU))
             str_appendf(reason, len, "%sutilization unknown, at most %d%% allowed",
                         reason[0] ? "; " : "", req->max_utilization_percent);
-        else if ((int)d->utilization_gpu_percent > req->max_utilization_percent)
+        else if (d->utilization_gpu_percent > (unsigned)req->max_utilization_percent)
             str_appendf(reason, len, "%sutilization %u%% > %d%% allowed", reason[0] ? "; " : "",
                         d->utilization_gpu_percent, req->max_utilization_percent);
     }
@@ -199,45 +200,67 @@ static bool has_constraints(const struct gpuctl_select_request *req)
            (req->has_max_utilization && req->max_utilization_percent >= 0);
 }
 
-/* Collects the candidate devices a request's device spec allows. Returns 0 or an error with
- * sel->message set. */
+/* Whether a mask names devices gpuctl cannot list; writes why into msg. */
+static bool mask_unsupported(const struct gpuctl *g, char *msg, size_t len)
+{
+    const struct gpuctl_system *sys = gpuctl_system(g);
+
+    for (size_t b = 0; b < sys->backend_count; b++) {
+        if (sys->backends[b].mask_unsupported) {
+            snprintf(msg, len, "cannot choose: %s", sys->backends[b].message);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Candidates for "auto" and "cuda": every GPU (cand has room for all devices). */
+static int all_gpus(const struct gpuctl *g, const struct gpuctl_select_request *req,
+                    const char *spec, unsigned count, struct gpuctl_selection *sel,
+                    const struct gpuctl_device **cand, size_t *ncand)
+{
+    char have[512];
+
+    for (size_t i = 0; i < gpuctl_device_count(g); i++)
+        if (gpuctl_device_at(g, i)->vendor != GPUCTL_VENDOR_CPU)
+            cand[(*ncand)++] = gpuctl_device_at(g, i);
+    if (*ncand == 0 && mask_unsupported(g, sel->message, sizeof(sel->message)))
+        return GPUCTL_ENODEV;
+    if (*ncand == 0 && strcmp(spec, "auto") == 0 && count == 1 && !has_constraints(req))
+        return gpuctl_device_find(g, "cpu", &cand[(*ncand)++], sel->message, sizeof(sel->message));
+    if (*ncand == 0) {
+        snprintf(sel->message, sizeof(sel->message),
+                 "no GPU to choose from: this machine has no "
+                 "GPUs");
+        explain_hidden(g, sel->message, sizeof(sel->message));
+        return GPUCTL_ENODEV;
+    }
+    if (count > *ncand) {
+        describe_gpus(g, have, sizeof(have));
+        snprintf(sel->message, sizeof(sel->message), "asked for %u GPUs: this machine has %s",
+                 count, have);
+        explain_hidden(g, sel->message, sizeof(sel->message));
+        return GPUCTL_EINVAL;
+    }
+    return 0;
+}
+
+/* Collects the candidate devices a request's device spec allows into cand (room for every
+ * device). Returns 0 or an error with sel->message set. */
 static int candidates(const struct gpuctl *g, const struct gpuctl_select_request *req,
                       unsigned count, struct gpuctl_selection *sel,
                       const struct gpuctl_device **cand, size_t *ncand)
 {
     const char *spec = req->device && *req->device ? req->device : "auto";
     const struct gpuctl_device *one = NULL;
-    char have[512];
     int ret;
 
     *ncand = 0;
-    describe_gpus(g, have, sizeof(have));
-    if (strcmp(spec, "auto") == 0 || strcmp(spec, "cuda") == 0) {
-        for (size_t i = 0; i < gpuctl_device_count(g) && *ncand < GPUCTL_MAX_SELECT; i++)
-            if (gpuctl_device_at(g, i)->vendor != GPUCTL_VENDOR_CPU)
-                cand[(*ncand)++] = gpuctl_device_at(g, i);
-        if (*ncand == 0 && strcmp(spec, "auto") == 0 && count == 1 && !has_constraints(req))
-            return gpuctl_device_find(g, "cpu", &cand[(*ncand)++], sel->message,
-                                      sizeof(sel->message));
-        if (*ncand == 0) {
-            snprintf(sel->message, sizeof(sel->message),
-                     "no GPU to choose from: this machine "
-                     "has no GPUs");
-            explain_hidden(g, sel->message, sizeof(sel->message));
-            return GPUCTL_ENODEV;
-        }
-        if (count > *ncand) {
-            snprintf(sel->message, sizeof(sel->message), "asked for %u GPUs: this machine has %s",
-                     count, have);
-            explain_hidden(g, sel->message, sizeof(sel->message));
-            return GPUCTL_EINVAL;
-        }
-        return 0;
-    }
+    if (strcmp(spec, "auto") == 0 || strcmp(spec, "cuda") == 0)
+        return all_gpus(g, req, spec, count, sel, cand, ncand);
     ret = gpuctl_device_find(g, spec, &one, sel->message, sizeof(sel->message));
     if (ret)
-        return ret == GPUCTL_EINVAL || ret == GPUCTL_ERANGE || ret == GPUCTL_ENOENT ? GPUCTL_EINVAL
-                                                                                    : ret;
+        return GPUCTL_EINVAL;
     if (count > 1) {
         snprintf(sel->message, sizeof(sel->message),
                  "%s is one device but %u were asked for; "
@@ -245,44 +268,69 @@ static int candidates(const struct gpuctl *g, const struct gpuctl_select_request
                  one->device, count, count);
         return GPUCTL_EINVAL;
     }
+    if (one->vendor == GPUCTL_VENDOR_CPU && has_constraints(req)) {
+        snprintf(sel->message, sizeof(sel->message),
+                 "the CPU has no GPU model, GPU memory or "
+                 "GPU utilization: drop --type, --min-free-memory and --max-utilization, or "
+                 "choose a GPU");
+        return GPUCTL_EINVAL;
+    }
     cand[(*ncand)++] = one;
     return 0;
+}
+
+/* Sorts the fitting candidates best first into sel and lists the others with their reasons. */
+static void rank_into(const struct gpuctl_select_request *req, const struct gpuctl_device **cand,
+                      size_t ncand, unsigned count, struct gpuctl_selection *sel, size_t *nfit)
+{
+    char reason[sizeof(sel->rejected[0].reason)];
+
+    *nfit = 0;
+    for (size_t i = 0; i < ncand; i++) {
+        if (cand[i]->vendor == GPUCTL_VENDOR_CPU ||
+            select_fits(cand[i], req, reason, sizeof(reason))) {
+            cand[(*nfit)++] = cand[i];
+            continue;
+        }
+        sel->rejected_total++;
+        if (sel->rejected_count < GPUCTL_MAX_SELECT) {
+            sel->rejected[sel->rejected_count].device = cand[i];
+            str_copy(sel->rejected[sel->rejected_count++].reason, reason, sizeof(reason));
+        }
+    }
+    qsort(cand, *nfit, sizeof(cand[0]), rank);
+    sel->count = *nfit < count ? *nfit : count;
+    memcpy(sel->devices, cand, sel->count * sizeof(cand[0]));
 }
 
 int gpuctl_select(const struct gpuctl *g, const struct gpuctl_select_request *req,
                   struct gpuctl_selection *sel)
 {
-    const struct gpuctl_device *cand[GPUCTL_MAX_SELECT];
+    const struct gpuctl_device **cand = calloc(gpuctl_device_count(g) + 1, sizeof(*cand));
     unsigned count = req->count ? req->count : 1;
     size_t ncand = 0, nfit = 0;
     int ret;
 
     memset(sel, 0, sizeof(*sel));
+    if (!cand) {
+        snprintf(sel->message, sizeof(sel->message), "out of memory");
+        return GPUCTL_ENOMEM;
+    }
     if (count > GPUCTL_MAX_SELECT) {
         snprintf(sel->message, sizeof(sel->message),
                  "asked for %u GPUs: at most %d can be "
                  "selected at once",
                  count, GPUCTL_MAX_SELECT);
-        return GPUCTL_EINVAL;
+        ret = GPUCTL_EINVAL;
+        goto out;
     }
     ret = candidates(g, req, count, sel, cand, &ncand);
     if (ret)
-        return ret;
-    for (size_t i = 0; i < ncand; i++) {
-        struct gpuctl_rejection *r = &sel->rejected[sel->rejected_count];
-        if (cand[i]->vendor == GPUCTL_VENDOR_CPU ||
-            select_fits(cand[i], req, r->reason, sizeof(r->reason))) {
-            cand[nfit++] = cand[i];
-        } else {
-            r->device = cand[i];
-            sel->rejected_count++;
-        }
-    }
-    qsort(cand, nfit, sizeof(cand[0]), rank);
-    sel->count = nfit < count ? nfit : count;
-    memcpy(sel->devices, cand, sel->count * sizeof(cand[0]));
+        goto out;
+    rank_into(req, cand, ncand, count, sel, &nfit);
     if (nfit >= count)
-        return 0;
+        goto out;
+    ret = GPUCTL_ENODEV;
     snprintf(sel->message, sizeof(sel->message), "%zu of the %u GPU%s asked for fit%s", nfit, count,
              count == 1 ? "" : "s", sel->rejected_count ? ":" : "");
     for (size_t i = 0; i < sel->rejected_count; i++)
@@ -290,7 +338,12 @@ int gpuctl_select(const struct gpuctl *g, const struct gpuctl_select_request *re
                     sel->rejected[i].device->device,
                     sel->rejected[i].device->name[0] ? sel->rejected[i].device->name : "unknown",
                     sel->rejected[i].reason);
-    return GPUCTL_ENODEV;
+    if (sel->rejected_total > sel->rejected_count)
+        str_appendf(sel->message, sizeof(sel->message), "\n  and %zu more",
+                    sel->rejected_total - sel->rejected_count);
+out:
+    free(cand);
+    return ret;
 }
 
 void gpuctl_recommend(const struct gpuctl *g, const struct gpuctl_device **out,

@@ -38,56 +38,75 @@ static int unit_shift(const char *u)
     return -1;
 }
 
-int size_parse(const char *s, uint64_t *out)
-{
-    uint64_t whole = 0, frac = 0, frac_scale = 1;
-    const char *p = s;
-    int shift;
+/* A number as written: whole + frac / scale. */
+struct decimal {
+    uint64_t whole, frac, scale;
+};
 
-    while (isspace((unsigned char)*p))
-        p++;
-    if (!isdigit((unsigned char)*p))
+/* Reads digits[.digits] at *p, advancing it. Returns 0, GPUCTL_EINVAL or GPUCTL_ERANGE. */
+static int read_decimal(const char **p, struct decimal *v)
+{
+    *v = (struct decimal){0, 0, 1};
+    if (!isdigit((unsigned char)**p))
         return GPUCTL_EINVAL;
-    for (; isdigit((unsigned char)*p); p++) {
-        if (whole > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+    for (; isdigit((unsigned char)**p); (*p)++) {
+        uint64_t digit = (uint64_t)(**p - '0');
+        if (v->whole > (UINT64_MAX - digit) / 10)
             return GPUCTL_ERANGE;
-        whole = whole * 10 + (uint64_t)(*p - '0');
+        v->whole = v->whole * 10 + digit;
     }
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char)*p))
-            return GPUCTL_EINVAL;
-        for (; isdigit((unsigned char)*p); p++) {
-            if (frac_scale < 1000000000u) { /* nine digits are plenty */
-                frac = frac * 10 + (uint64_t)(*p - '0');
-                frac_scale *= 10;
-            }
+    if (**p != '.')
+        return 0;
+    (*p)++;
+    if (!isdigit((unsigned char)**p))
+        return GPUCTL_EINVAL;
+    for (; isdigit((unsigned char)**p); (*p)++) {
+        if (v->scale < 1000000000u) { /* nine digits are plenty */
+            v->frac = v->frac * 10 + (uint64_t)(**p - '0');
+            v->scale *= 10;
         }
     }
+    return 0;
+}
+
+/* Reads the unit word at p, which must end the string; returns its shift or -1. */
+static int read_unit(const char *p)
+{
+    char unit[8];
+    size_t n = 0;
+
+    while (*p && !isspace((unsigned char)*p) && n < sizeof(unit) - 1)
+        unit[n++] = *p++;
+    unit[n] = '\0';
     while (isspace((unsigned char)*p))
         p++;
-    {
-        char unit[8];
-        size_t n = 0;
-        while (*p && !isspace((unsigned char)*p) && n < sizeof(unit) - 1)
-            unit[n++] = *p++;
-        unit[n] = '\0';
-        while (isspace((unsigned char)*p))
-            p++;
-        shift = unit_shift(unit);
-        if (*p != '\0' || shift < 0)
-            return GPUCTL_EINVAL;
-    }
-    if (shift > 0 && whole > (UINT64_MAX >> shift))
+    return *p == '\0' ? unit_shift(unit) : -1;
+}
+
+int size_parse(const char *s, uint64_t *out)
+{
+    struct decimal v;
+    uint64_t base, part;
+    int shift, rc;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    rc = read_decimal(&s, &v);
+    if (rc)
+        return rc;
+    while (isspace((unsigned char)*s))
+        s++;
+    shift = read_unit(s);
+    if (shift < 0)
+        return GPUCTL_EINVAL;
+    if (shift > 0 && v.whole > (UINT64_MAX >> shift))
         return GPUCTL_ERANGE;
-    {
-        /* The fraction of one unit, in bytes; a fraction of a byte is dropped. */
-        uint64_t part = (uint64_t)((double)frac / (double)frac_scale * (double)(1ull << shift));
-        uint64_t base = whole << shift;
-        if (part > UINT64_MAX - base)
-            return GPUCTL_ERANGE;
-        *out = base + part;
-    }
+    /* The fraction of one unit, in bytes; a fraction of a byte is dropped. */
+    part = (uint64_t)((double)v.frac / (double)v.scale * (double)(1ull << shift));
+    base = v.whole << shift;
+    if (part > UINT64_MAX - base)
+        return GPUCTL_ERANGE;
+    *out = base + part;
     return 0;
 }
 

@@ -18,6 +18,7 @@ char *str_trim(char *s);
 /* Whether needle occurs in haystack, ignoring ASCII case. An empty needle matches. */
 bool str_contains_nocase(const char *haystack, const char *needle);
 
+/* Whether s begins with prefix (case-sensitive). */
 bool str_starts_with(const char *s, const char *prefix);
 
 #endif

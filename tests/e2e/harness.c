@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -82,8 +83,8 @@ static void drain(int *fds, char **bufs)
             bufs[k] = calloc(1, 1);
 }
 
-void run_gpuctl(struct run *r, const char *machine, const char *const *extra,
-                const char *const *args)
+static void spawn(struct run *r, const char *stdout_path, const char *machine,
+                  const char *const *extra, const char *const *args)
 {
     static const char *const passthrough[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
                                               "TSAN_OPTIONS", NULL};
@@ -98,7 +99,10 @@ void run_gpuctl(struct run *r, const char *machine, const char *const *extra,
         if (getenv(*p))
             env_put(env, &n, xstrdup_printf("%s=%s", *p, getenv(*p)));
     env_put(env, &n, xstrdup_printf("LD_LIBRARY_PATH=%s/current", FAKE_NVML_DIR));
-    env_put(env, &n, xstrdup_printf("FAKE_NVML_FIXTURE=%s/nvml/%s.json", FIXTURES, machine));
+    if (machine[0] == '/')
+        env_put(env, &n, xstrdup_printf("FAKE_NVML_FIXTURE=%s", machine));
+    else
+        env_put(env, &n, xstrdup_printf("FAKE_NVML_FIXTURE=%s/nvml/%s.json", FIXTURES, machine));
     env_put(env, &n, xstrdup_printf("GPUCTL_PROCFS_ROOT=%s/procfs/workstation", FIXTURES));
     for (const char *const *e = extra; e && *e; e++)
         env_put(env, &n, xstrdup_printf("%s", *e));
@@ -111,7 +115,10 @@ void run_gpuctl(struct run *r, const char *machine, const char *const *extra,
     assert_int_equal(pipe(out), 0);
     assert_int_equal(pipe(err), 0);
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    if (stdout_path)
+        posix_spawn_file_actions_addopen(&fa, 1, stdout_path, O_WRONLY, 0);
+    else
+        posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
     posix_spawn_file_actions_addclose(&fa, out[0]);
     posix_spawn_file_actions_addclose(&fa, err[0]);
@@ -129,6 +136,39 @@ void run_gpuctl(struct run *r, const char *machine, const char *const *extra,
     r->err = bufs[1];
     for (size_t i = 0; i < n; i++)
         free(env[i]);
+}
+
+void run_gpuctl(struct run *r, const char *machine, const char *const *env, const char *const *args)
+{
+    spawn(r, NULL, machine, env, args);
+}
+
+void run_gpuctl_to(struct run *r, const char *path, const char *machine, const char *const *env,
+                   const char *const *args)
+{
+    spawn(r, path, machine, env, args);
+}
+
+void write_identical_gpus(const char *path, unsigned n)
+{
+    json_t *devices = json_array(), *fixture;
+
+    for (unsigned i = 0; i < n; i++) {
+        char uuid[64], bus[32];
+        snprintf(uuid, sizeof(uuid), "GPU-%08x-0000-4000-8000-%012x", i, i);
+        snprintf(bus, sizeof(bus), "00000000:%02X:%02X.0", 1 + i / 32, i % 32);
+        json_array_append_new(
+            devices,
+            json_pack("{s:s, s:s, s:s, s:[i,i], s:{s:I, s:I, s:I}, s:{s:i, s:i}, s:[], s:[]}",
+                      "name", "NVIDIA A100-SXM4-80GB", "uuid", uuid, "pci_bus_id", bus,
+                      "compute_capability", 8, 0, "memory", "total", (json_int_t)85899345920,
+                      "reserved", (json_int_t)0, "used", (json_int_t)0, "utilization", "gpu", 0,
+                      "memory", 0, "compute_processes", "graphics_processes"));
+    }
+    fixture = json_pack("{s:s, s:i, s:o}", "driver_version", "550.54.15", "cuda_driver_version",
+                        12040, "devices", devices);
+    assert_int_equal(json_dump_file(fixture, path, 0), 0);
+    json_decref(fixture);
 }
 
 json_t *run_json(const struct run *r)

@@ -13,13 +13,21 @@ struct run {
 /*
  * Runs gpuctl with args (NULL-terminated) in a clean environment holding PATH, the sanitizer
  * options of this process, and:
- *   LD_LIBRARY_PATH=<fake NVML dir>/current, FAKE_NVML_FIXTURE=<fixtures>/nvml/<machine>.json,
- *   GPUCTL_PROCFS_ROOT=<fixtures>/procfs/workstation
+ *   LD_LIBRARY_PATH=<fake NVML dir>/current, FAKE_NVML_FIXTURE=<fixtures>/nvml/<machine>.json
+ *   (machine may also be an absolute path to a fixture), GPUCTL_PROCFS_ROOT=<fixtures>/procfs/
+ *   workstation
  * then the "NAME=VALUE" entries of env (NULL-terminated; may be NULL), which override those.
  * Fails the test when gpuctl cannot be started.
  */
 void run_gpuctl(struct run *r, const char *machine, const char *const *env,
                 const char *const *args);
+
+/* As run_gpuctl(), with gpuctl's stdout going to the file at path (r->out stays empty). */
+void run_gpuctl_to(struct run *r, const char *path, const char *machine, const char *const *env,
+                   const char *const *args);
+
+/* Writes a fixture of n identical GPUs (differing in UUID and PCI address) to path. */
+void write_identical_gpus(const char *path, unsigned n);
 
 /* Parses r->out as JSON, failing the test when it is not. */
 json_t *run_json(const struct run *r);

@@ -422,6 +422,66 @@ static void options(void **state)
     run_release(&r);
 }
 
+static void quirks_each_read_the_right_way(void **state)
+{
+    struct run r;
+    json_t *info = info_json(&r, "quirks", NULL);
+    /* NVML's device 0 refuses a handle: its bus id is unknown, so it sorts last. */
+    json_t *mig = info_device(info, 0), *odd = info_device(info, 1), *denied = info_device(info, 2);
+    json_t *procs = json_object_get(odd, "processes");
+
+    (void)state;
+    assert_json_str(denied, "state", "inaccessible");
+    assert_non_null(strstr(json_string_value(json_object_get(denied, "state_message")),
+                           "this user may not open it"));
+    assert_json_null(denied, "pci_bus_id");
+    assert_true(json_is_true(json_object_get(mig, "mig_enabled")));
+    assert_json_int(mig, "temperature_c", 55); /* TemperatureV unsupported: the old call */
+    assert_float_equal(json_real_value(json_object_get(mig, "power_limit_w")), 250.0, 1e-9);
+    assert_json_null(mig, "processes"); /* compute list denied: unknown, not "none" */
+    assert_json_null(odd, "uuid");
+    assert_json_null(odd, "utilization_gpu_percent"); /* 4294967295% is not a percentage */
+    /* The driver cleared its whole buffer; the 24-byte entries are still read right. */
+    assert_int_equal(json_array_size(procs), 2);
+    assert_json_int(json_array_get(procs, 1), "pid", 4243);
+    assert_json_int(json_array_get(procs, 1), "used_memory_bytes", 1000 * MiB);
+    json_decref(info);
+    run_release(&r);
+}
+
+static void mask_notes(void **state)
+{
+    struct run r;
+
+    (void)state;
+    run_gpuctl(&r, "gpu2", ENV("CUDA_VISIBLE_DEVICES=1"), ARGS("info"));
+    assert_non_null(strstr(r.out, "note: CUDA_VISIBLE_DEVICES=1 shows 1 of the 2 nvidia GPUs; "
+                                  "CUDA_VISIBLE_DEVICES holds indices, which CUDA reads in "
+                                  "CUDA_DEVICE_ORDER order"));
+    run_release(&r);
+    run_gpuctl(&r, "gpu2", ENV("CUDA_VISIBLE_DEVICES=1", "CUDA_DEVICE_ORDER=PCI_BUS_ID"),
+               ARGS("info"));
+    assert_non_null(strstr(r.out, "note: CUDA_VISIBLE_DEVICES=1 shows 1 of the 2 nvidia GPUs\n"));
+    run_release(&r);
+    run_gpuctl(&r, "gpu2", ENV("CUDA_VISIBLE_DEVICES=MIG-5c8b2f2e-1111-4222-8333-444444440000"),
+               ARGS("info"));
+    assert_non_null(strstr(r.out, "names a MIG instance, which gpuctl cannot list yet: CUDA "
+                                  "programs would use that instance, gpuctl shows no GPU for it"));
+    assert_null(strstr(r.out, "GPU 0 "));
+    run_release(&r);
+}
+
+static void a_failed_write_is_a_failure(void **state)
+{
+    struct run r;
+
+    (void)state;
+    run_gpuctl_to(&r, "/dev/full", "gpu8-mixed", NULL, ARGS("info", "--json"));
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "cannot write the output"));
+    run_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +499,9 @@ int main(void)
         cmocka_unit_test(r470_driver_falls_back_to_older_entry_points),
         cmocka_unit_test(cuda_visible_devices_masks_and_renumbers),
         cmocka_unit_test(options),
+        cmocka_unit_test(quirks_each_read_the_right_way),
+        cmocka_unit_test(mask_notes),
+        cmocka_unit_test(a_failed_write_is_a_failure),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

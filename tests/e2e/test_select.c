@@ -4,10 +4,25 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "harness.h"
+
+/* env with CUDA_DEVICE_ORDER=PCI_BUS_ID first, as jobs started by gpuctl get it: select then
+ * prints indices on machines whose GPUs differ. Entries of env override it. */
+static const char *const *pci_order(const char *const *env)
+{
+    static const char *merged[16];
+    size_t n = 0;
+
+    merged[n++] = "CUDA_DEVICE_ORDER=PCI_BUS_ID";
+    for (; env && *env && n < 15; env++)
+        merged[n++] = *env;
+    merged[n] = NULL;
+    return merged;
+}
 
 /* Runs select and checks its exit status and stdout. */
 static void expect_output(const char *machine, const char *const *env, const char *const *args,
@@ -15,7 +30,7 @@ static void expect_output(const char *machine, const char *const *env, const cha
 {
     struct run r;
 
-    run_gpuctl(&r, machine, env, args);
+    run_gpuctl(&r, machine, pci_order(env), args);
     if (r.status != status || strcmp(r.out, out) != 0)
         fail_msg("exit %d, stdout '%s', stderr '%s'; wanted exit %d, stdout '%s'", r.status, r.out,
                  r.err, status, out);
@@ -29,7 +44,7 @@ static char *expect_error(const char *machine, const char *const *env, const cha
     struct run r;
     char *err;
 
-    run_gpuctl(&r, machine, env, args);
+    run_gpuctl(&r, machine, pci_order(env), args);
     if (r.status != status)
         fail_msg("exit %d (wanted %d), stdout '%s', stderr '%s'", r.status, status, r.out, r.err);
     err = r.err;
@@ -91,7 +106,7 @@ static void json_output(void **state)
     json_t *v, *d;
 
     (void)state;
-    run_gpuctl(&r, "gpu8-mixed", NULL, ARGS("select", "-n", "2", "--json"));
+    run_gpuctl(&r, "gpu8-mixed", pci_order(NULL), ARGS("select", "-n", "2", "--json"));
     assert_int_equal(r.status, 0);
     v = run_json(&r);
     assert_json_str(v, "cuda_visible_devices", "0,1");
@@ -136,7 +151,7 @@ static void indices_are_physical_under_a_mask(void **state)
     (void)state;
     /* The caller sees only physical GPU 1, as cuda:0; the value to export is still "1". */
     expect_output("gpu2", ENV("CUDA_VISIBLE_DEVICES=1"), ARGS("select"), 0, "1\n");
-    run_gpuctl(&r, "gpu2", ENV("CUDA_VISIBLE_DEVICES=1"), ARGS("select", "--json"));
+    run_gpuctl(&r, "gpu2", pci_order(ENV("CUDA_VISIBLE_DEVICES=1")), ARGS("select", "--json"));
     v = run_json(&r);
     assert_json_str(json_array_get(json_object_get(v, "devices"), 0), "device", "cuda:0");
     assert_json_int(json_array_get(json_object_get(v, "devices"), 0), "physical_index", 1);
@@ -224,8 +239,131 @@ static void bad_input_exits_2_naming_what_exists(void **state)
     assert_non_null(strstr(err, "no GPU has the UUID 'GPU-ffff'"));
     free(err);
     err = expect_error("gpu2", NULL, ARGS("select", "--format", "csv"), 2);
-    assert_non_null(strstr(err, "--format must be index or uuid, got 'csv'"));
+    assert_non_null(strstr(err, "--format must be auto, index or uuid, got 'csv'"));
     free(err);
+    err = expect_error("gpu2", NULL, ARGS("select", "--min-free-memory", "99999999999P"), 2);
+    assert_non_null(strstr(err, "--min-free-memory '99999999999P' is too large"));
+    free(err);
+    err = expect_error("gpu2", NULL, ARGS("select", "--device", "cuda:99999999999999999999"), 2);
+    assert_non_null(strstr(err, "device index 9223372036854775807 is out of range: this machine "
+                                "has 2 GPUs"));
+    free(err);
+    err = expect_error("gpu2", NULL, ARGS("select", "-n", " 2"), 2);
+    free(err);
+    err = expect_error("gpu2", NULL, ARGS("select", "-n", "+2"), 2);
+    free(err);
+    err = expect_error("gpu2", NULL, ARGS("select", "--device", "cpu", "--type", "A100"), 2);
+    assert_non_null(strstr(err, "the CPU has no GPU model, GPU memory or GPU utilization"));
+    free(err);
+    err =
+        expect_error("gpu2", NULL, ARGS("select", "--device", "cpu", "--min-free-memory", "1P"), 2);
+    free(err);
+}
+
+static void indices_only_where_they_are_unambiguous(void **state)
+{
+    struct run r;
+
+    (void)state;
+    /* Two models and CUDA's default (fastest-first) order: indices could name the wrong GPU. */
+    run_gpuctl(&r, "gpu2", NULL, ARGS("select", "-n", "2"));
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "GPU-30903090-1111-4222-8333-444444443090,"
+                               "GPU-30803080-1111-4222-8333-444444443080\n");
+    assert_non_null(strstr(r.err, "printing UUIDs: CUDA_DEVICE_ORDER is not PCI_BUS_ID"));
+    run_release(&r);
+    run_gpuctl(&r, "gpu2", ENV("CUDA_DEVICE_ORDER=FASTEST_FIRST"), ARGS("select"));
+    assert_string_equal(r.out, "GPU-30903090-1111-4222-8333-444444443090\n");
+    run_release(&r);
+    run_gpuctl(&r, "gpu2", NULL, ARGS("select", "--format", "index"));
+    assert_string_equal(r.out, "0\n");
+    assert_string_equal(r.err, "");
+    run_release(&r);
+    /* One model: every order agrees. */
+    run_gpuctl(&r, "gpu1", NULL, ARGS("select"));
+    assert_string_equal(r.out, "0\n");
+    assert_string_equal(r.err, "");
+    run_release(&r);
+}
+
+static void a_gpu_without_uuid_cannot_be_printed_as_one(void **state)
+{
+    char *err =
+        expect_error("quirks", NULL,
+                     ARGS("select", "--type", "A100", "--format", "uuid", "--device", "cuda:1"), 1);
+
+    (void)state;
+    assert_non_null(strstr(err, "cuda:1 reports no UUID, so it cannot be named by UUID"));
+    free(err);
+}
+
+static void a_mig_mask_never_falls_back_to_the_cpu(void **state)
+{
+    char *err = expect_error("gpu2", ENV("CUDA_VISIBLE_DEVICES=MIG-5c8b2f2e"), ARGS("select"), 3);
+
+    (void)state;
+    assert_non_null(strstr(err, "cannot choose: CUDA_VISIBLE_DEVICES entry 'MIG-5c8b2f2e' names "
+                                "a MIG instance"));
+    free(err);
+}
+
+static void masked_count_is_explained(void **state)
+{
+    char *err = expect_error("gpu2", ENV("CUDA_VISIBLE_DEVICES=1"), ARGS("select", "-n", "2"), 2);
+
+    (void)state;
+    assert_string_equal(err, "gpuctl select: asked for 2 GPUs: this machine has 1 GPU (cuda:0); "
+                             "CUDA_VISIBLE_DEVICES=1 shows 1 of the 2 nvidia GPUs\n");
+    free(err);
+}
+
+static void cpu_fallback_says_why(void **state)
+{
+    struct run r;
+
+    (void)state;
+    run_gpuctl(&r, "no-driver", NULL, ARGS("select"));
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "\n");
+    assert_non_null(strstr(r.err, "gpuctl select: choosing the CPU: no NVIDIA GPUs: the NVIDIA "
+                                  "kernel driver is not loaded"));
+    run_release(&r);
+}
+
+static void many_gpus(void **state)
+{
+    char path[] = "/tmp/gpuctl-test-XXXXXX";
+    char fixture[64], *err;
+    struct run r;
+    json_t *v;
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(fixture, sizeof(fixture), "%s", path);
+    write_identical_gpus(fixture, 100);
+    /* All equal: the 64 highest indices, highest first; GPU 0 is never among them. */
+    run_gpuctl(&r, fixture, NULL, ARGS("select", "-n", "64", "--json"));
+    assert_int_equal(r.status, 0);
+    v = run_json(&r);
+    assert_int_equal(json_array_size(json_object_get(v, "devices")), 64);
+    assert_json_int(json_array_get(json_object_get(v, "devices"), 0), "index", 99);
+    assert_json_int(json_array_get(json_object_get(v, "devices"), 63), "index", 36);
+    json_decref(v);
+    run_release(&r);
+    run_gpuctl(&r, fixture, NULL, ARGS("select", "-n", "64", "--format", "uuid"));
+    assert_int_equal(r.status, 0);
+    assert_int_equal(strlen(r.out), 64 * 40 + 63 + 1); /* every UUID whole */
+    run_release(&r);
+    err = expect_error(fixture, NULL, ARGS("select", "-n", "65"), 2);
+    assert_non_null(strstr(err, "-n needs a number of GPUs from 1 to 64, got '65'"));
+    free(err);
+    err = expect_error(fixture, NULL, ARGS("select", "-n", "2", "--type", "H100"), 3);
+    assert_non_null(strstr(err, "0 of the 2 GPUs asked for fit:"));
+    assert_non_null(strstr(err, "\n  and 36 more\n"));
+    free(err);
+    unlink(path);
 }
 
 int main(void)
@@ -242,6 +380,12 @@ int main(void)
         cmocka_unit_test(no_gpu_for_a_gpu_request_exits_3),
         cmocka_unit_test(lost_gpus_are_never_chosen),
         cmocka_unit_test(bad_input_exits_2_naming_what_exists),
+        cmocka_unit_test(indices_only_where_they_are_unambiguous),
+        cmocka_unit_test(a_gpu_without_uuid_cannot_be_printed_as_one),
+        cmocka_unit_test(a_mig_mask_never_falls_back_to_the_cpu),
+        cmocka_unit_test(masked_count_is_explained),
+        cmocka_unit_test(cpu_fallback_says_why),
+        cmocka_unit_test(many_gpus),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

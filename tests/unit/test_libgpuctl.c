@@ -6,6 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include <cmocka.h>
 
@@ -65,6 +71,85 @@ static void selects_recommends_and_finds(void **state)
     gpuctl_free(NULL);
 }
 
+/* Rewrites the live fixture at path with edit() applied, and moves its mtime forward so the
+ * fake notices even on a coarse clock. */
+static void edit_fixture(const char *path, void (*edit)(json_t *devices))
+{
+    json_t *f = json_load_file(path, 0, NULL);
+    struct timespec times[2];
+    struct stat st;
+
+    assert_non_null(f);
+    edit(json_object_get(f, "devices"));
+    assert_int_equal(json_dump_file(f, path, 0), 0);
+    json_decref(f);
+    assert_int_equal(stat(path, &st), 0);
+    times[0] = st.st_atim;
+    times[1] = st.st_mtim;
+    times[1].tv_sec += 1;
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+static void second_sample(json_t *devices)
+{
+    json_t *d0 = json_array_get(devices, 0);
+
+    json_object_del(d0, "temperature");
+    json_object_set_new(json_object_get(d0, "memory"), "used", json_integer(4096ll << 20));
+    json_array_append_new(
+        json_object_get(d0, "compute_processes"),
+        json_pack("{s:i, s:I}", "pid", 4243, "used_memory", (json_int_t)(3584ll << 20)));
+    json_object_set_new(json_array_get(devices, 1), "lost", json_true());
+}
+
+static void recovered(json_t *devices)
+{
+    json_object_del(json_array_get(devices, 1), "lost");
+}
+
+static void refresh_rereads_what_changes(void **state)
+{
+    char path[] = "/tmp/gpuctl-live-XXXXXX";
+    json_t *f = json_load_file(FIXTURES "/nvml/gpu2.json", 0, NULL);
+    const struct gpuctl_device *d0, *d1;
+    struct gpuctl *g = NULL;
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0 && f);
+    close(fd);
+    assert_int_equal(json_dump_file(f, path, 0), 0);
+    json_decref(f);
+    setenv("FAKE_NVML_FIXTURE", path, 1);
+    setenv("FAKE_NVML_LIVE", "1", 1);
+    assert_int_equal(gpuctl_new(NULL, &g), 0);
+    d0 = gpuctl_device_at(g, 0);
+    d1 = gpuctl_device_at(g, 1);
+    assert_true(gpuctl_device_has(d0, GPUCTL_M_TEMPERATURE));
+    assert_int_equal(d0->process_count, 1);
+
+    edit_fixture(path, second_sample);
+    assert_int_equal(gpuctl_refresh(g), 0);
+    assert_ptr_equal(gpuctl_device_at(g, 0), d0); /* devices stay where they were */
+    assert_false(gpuctl_device_has(d0, GPUCTL_M_TEMPERATURE));
+    assert_int_equal(d0->memory_used_bytes, 4096ull << 20);
+    assert_int_equal(d0->process_count, 2);
+    assert_int_equal(d0->processes[1].pid, 4243);
+    assert_string_equal(d0->processes[1].user, "nobody");
+    assert_true(gpuctl_device_has(d0, GPUCTL_M_COMPUTE_CAPABILITY)); /* static facts stay */
+    assert_int_equal(d1->state, GPUCTL_STATE_LOST);
+    assert_false(gpuctl_device_has(d1, GPUCTL_M_MEMORY_FREE));
+
+    edit_fixture(path, recovered); /* reset: the GPU answers again */
+    assert_int_equal(gpuctl_refresh(g), 0);
+    assert_int_equal(d1->state, GPUCTL_STATE_OK);
+    assert_true(gpuctl_device_has(d1, GPUCTL_M_MEMORY_FREE));
+    assert_true(gpuctl_device_has(d1, GPUCTL_M_COMPUTE_CAPABILITY));
+    gpuctl_free(g);
+    unsetenv("FAKE_NVML_LIVE");
+    unlink(path);
+}
+
 static void exports_only_the_public_api(void **state)
 {
     void *self = dlopen(NULL, RTLD_NOW);
@@ -92,6 +177,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(lists_gpus_then_the_cpu, use_workstation),
         cmocka_unit_test_setup(selects_recommends_and_finds, use_workstation),
+        cmocka_unit_test_setup(refresh_rereads_what_changes, use_workstation),
         cmocka_unit_test(exports_only_the_public_api),
         cmocka_unit_test(errors_have_names_and_messages),
     };

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -17,6 +18,7 @@ static const char *const uuids[] = {
 struct outcome {
     size_t order[8];
     size_t count;
+    enum mask_outcome result;
     char msg[256];
 };
 
@@ -25,7 +27,8 @@ static struct outcome apply(const char *value, size_t n)
     struct outcome o;
 
     memset(&o, 0xff, sizeof(o.order));
-    mask_apply("CUDA_VISIBLE_DEVICES", value, uuids, n, o.order, &o.count, o.msg, sizeof(o.msg));
+    o.result = mask_apply("CUDA_VISIBLE_DEVICES", value, uuids, n, o.order, &o.count, o.msg,
+                          sizeof(o.msg));
     return o;
 }
 
@@ -44,6 +47,7 @@ static void unset_shows_all_in_order(void **state)
     (void)state;
     assert_visible(o, 0, 1, 2);
     assert_string_equal(o.msg, "");
+    assert_int_equal(o.result, MASK_OK);
 }
 
 static void empty_hides_all(void **state)
@@ -71,6 +75,7 @@ static void invalid_entry_truncates(void **state)
 
     (void)state;
     assert_visible(o, 0, 2);
+    assert_int_equal(o.result, MASK_DROPPED);
     assert_non_null(strstr(o.msg, "'-1'"));
 }
 
@@ -156,7 +161,22 @@ static void mig_entries_stop_the_list(void **state)
 
     (void)state;
     assert_int_equal(o.count, 0);
+    assert_int_equal(o.result, MASK_MIG);
     assert_non_null(strstr(o.msg, "MIG"));
+}
+
+static void long_entries_are_read_whole(void **state)
+{
+    char value[400];
+
+    (void)state;
+    memset(value, '0', 300);
+    snprintf(value + 300, sizeof(value) - 300, "1,2");
+    assert_visible(apply(value, 3), 1, 2); /* 300 zeros then 1 is 1, as strtoul reads it */
+    memset(value, '9', 300);
+    value[300] = '\0';
+    assert_int_equal(apply(value, 3).count, 0);
+    assert_non_null(strstr(apply(value, 3).msg, "out of range"));
 }
 
 static void no_devices(void **state)
@@ -184,6 +204,7 @@ int main(void)
         cmocka_unit_test(uuid_prefix_is_case_sensitive),
         cmocka_unit_test(mixing_kinds_truncates),
         cmocka_unit_test(mig_entries_stop_the_list),
+        cmocka_unit_test(long_entries_are_read_whole),
         cmocka_unit_test(no_devices),
     };
 

@@ -9,9 +9,11 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "nvml_types.h"
@@ -19,14 +21,20 @@
 #define EXPORT __attribute__((visibility("default")))
 
 struct nvmlDevice_st {
-    json_t *j; /* the device's fixture object */
+    _Atomic(json_t *) j; /* the device's fixture object; swapped by a live reload */
 };
 
+/* lock serializes init, shutdown and reloads. Device calls read fixture objects without it:
+ * a reload swaps each device's object atomically and keeps the old fixture until the last
+ * shutdown, so a call that raced with a reload still reads valid (old) values. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int init_count; /* nvmlInit calls not yet shut down */
 static json_t *fixture;
+static json_t *retired; /* fixtures replaced by reloads, freed at the last shutdown */
 static struct nvmlDevice_st *devices;
-static unsigned device_count;
+static unsigned device_count; /* fixed at init: handles stay valid across reloads */
+static struct timespec loaded_mtime;
+static bool live; /* FAKE_NVML_LIVE=1: reload the fixture when its file changes */
 
 static const struct {
     nvmlReturn_t code;
@@ -66,6 +74,9 @@ static const struct {
     {NVML_ERROR_UNKNOWN, "UNKNOWN", "Unknown Error"},
 };
 
+/* The fixture object of a device. */
+#define J(dev) atomic_load(&(dev)->j)
+
 static nvmlReturn_t return_by_name(const char *name)
 {
     for (size_t i = 0; i < sizeof(returns) / sizeof(returns[0]); i++)
@@ -86,10 +97,48 @@ EXPORT const char *nvmlErrorString(nvmlReturn_t result)
 static void release_fixture(void)
 {
     json_decref(fixture);
-    fixture = NULL;
+    json_decref(retired);
+    fixture = retired = NULL;
     free(devices);
     devices = NULL;
     device_count = 0;
+}
+
+/* The fixture file's modification time, or zero. */
+static struct timespec fixture_mtime(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return (struct timespec){0, 0};
+    return st.st_mtim;
+}
+
+/* In live mode, reloads the fixture when its file changed since it was read. Devices keep their
+ * handles; a device the new file no longer has keeps its last values. */
+static void reload_if_changed(void)
+{
+    const char *path = getenv("FAKE_NVML_FIXTURE");
+    struct timespec now;
+    json_t *next, *list;
+
+    if (!live || !path)
+        return;
+    pthread_mutex_lock(&lock);
+    now = fixture_mtime(path);
+    if (now.tv_sec == loaded_mtime.tv_sec && now.tv_nsec == loaded_mtime.tv_nsec)
+        goto out;
+    next = json_load_file(path, 0, NULL);
+    if (!next) /* caught mid-write: keep the old values, try again on the next call */
+        goto out;
+    loaded_mtime = now;
+    list = json_object_get(next, "devices");
+    for (unsigned i = 0; i < device_count && i < json_array_size(list); i++)
+        atomic_store(&devices[i].j, json_array_get(list, i));
+    json_array_append_new(retired, fixture);
+    fixture = next;
+out:
+    pthread_mutex_unlock(&lock);
 }
 
 static nvmlReturn_t load_fixture(void)
@@ -102,6 +151,9 @@ static nvmlReturn_t load_fixture(void)
         fprintf(stderr, "fake NVML: FAKE_NVML_FIXTURE is not set\n");
         return NVML_ERROR_UNKNOWN;
     }
+    live = getenv("FAKE_NVML_LIVE") && strcmp(getenv("FAKE_NVML_LIVE"), "1") == 0;
+    loaded_mtime = fixture_mtime(path);
+    retired = json_array();
     fixture = json_load_file(path, 0, &err);
     if (!fixture) {
         fprintf(stderr, "fake NVML: %s:%d: %s\n", path, err.line, err.text);
@@ -121,7 +173,7 @@ static nvmlReturn_t load_fixture(void)
         return NVML_ERROR_MEMORY;
     }
     for (unsigned i = 0; i < device_count; i++)
-        devices[i].j = json_array_get(list, i);
+        atomic_init(&devices[i].j, json_array_get(list, i));
     return NVML_SUCCESS;
 }
 
@@ -229,7 +281,7 @@ EXPORT nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice
         return NVML_ERROR_UNINITIALIZED;
     if (!device || index >= device_count)
         return NVML_ERROR_INVALID_ARGUMENT;
-    fail = json_object_get(devices[index].j, "handle_error");
+    fail = json_object_get(J(&devices[index]), "handle_error");
     if (json_is_string(fail))
         return return_by_name(json_string_value(fail));
     *device = &devices[index];
@@ -262,12 +314,13 @@ static nvmlReturn_t enter(nvmlDevice_t d, const char *fn)
         return NVML_ERROR_UNINITIALIZED;
     if (!d || d < devices || d >= devices + device_count)
         return NVML_ERROR_INVALID_ARGUMENT;
-    if (json_is_true(json_object_get(d->j, "lost")))
+    reload_if_changed();
+    if (json_is_true(json_object_get(J(d), "lost")))
         return NVML_ERROR_GPU_IS_LOST;
-    delay = json_object_get(json_object_get(d->j, "delay_ms"), fn);
+    delay = json_object_get(json_object_get(J(d), "delay_ms"), fn);
     if (json_is_integer(delay))
         sleep_ms((long)json_integer_value(delay));
-    forced = json_object_get(json_object_get(d->j, "errors"), fn);
+    forced = json_object_get(json_object_get(J(d), "errors"), fn);
     if (json_is_string(forced))
         return return_by_name(json_string_value(forced));
     return NVML_SUCCESS;
@@ -277,7 +330,7 @@ static nvmlReturn_t enter(nvmlDevice_t d, const char *fn)
 static nvmlReturn_t get_uint(nvmlDevice_t d, const char *key, const char *key2,
                              unsigned long long *out)
 {
-    json_t *v = json_object_get(d->j, key);
+    json_t *v = json_object_get(J(d), key);
 
     if (key2)
         v = json_object_get(v, key2);
@@ -299,18 +352,18 @@ static nvmlReturn_t get_uint(nvmlDevice_t d, const char *key, const char *key2,
 EXPORT nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char *name, unsigned int length)
 {
     ENTER(device, name);
-    return put_string(json_string_value(json_object_get(device->j, "name")), name, length);
+    return put_string(json_string_value(json_object_get(J(device), "name")), name, length);
 }
 
 EXPORT nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigned int length)
 {
     ENTER(device, uuid);
-    return put_string(json_string_value(json_object_get(device->j, "uuid")), uuid, length);
+    return put_string(json_string_value(json_object_get(J(device), "uuid")), uuid, length);
 }
 
 static nvmlReturn_t fill_pci(nvmlDevice_t device, nvmlPciInfo_t *pci, int version)
 {
-    const char *bus = json_string_value(json_object_get(device->j, "pci_bus_id"));
+    const char *bus = json_string_value(json_object_get(J(device), "pci_bus_id"));
     unsigned long long id = 0;
     unsigned dom = 0, b = 0, dev = 0, fn = 0;
 
@@ -351,7 +404,7 @@ EXPORT nvmlReturn_t nvmlDeviceGetCudaComputeCapability(nvmlDevice_t device, int 
     json_t *cc;
 
     ENTER(device, major && minor);
-    cc = json_object_get(device->j, "compute_capability");
+    cc = json_object_get(J(device), "compute_capability");
     if (json_array_size(cc) != 2)
         return NVML_ERROR_NOT_SUPPORTED;
     *major = (int)json_integer_value(json_array_get(cc, 0));
@@ -563,7 +616,7 @@ static nvmlReturn_t processes(nvmlDevice_t device, const char *fn, const char *k
         return rc;
     if (!count)
         return NVML_ERROR_INVALID_ARGUMENT;
-    list = json_object_get(device->j, kind);
+    list = json_object_get(J(device), kind);
     if (!json_is_array(list))
         return NVML_ERROR_NOT_SUPPORTED;
     if (*count < json_array_size(list)) {
@@ -572,6 +625,8 @@ static nvmlReturn_t processes(nvmlDevice_t device, const char *fn, const char *k
     }
     if (!infos && json_array_size(list) > 0)
         return NVML_ERROR_INVALID_ARGUMENT;
+    if (infos && json_is_true(json_object_get(J(device), "process_zero_fill")))
+        memset(infos, 0, (size_t)*count * stride); /* a driver that clears what it is given */
     json_array_foreach(list, i, p)
     {
         nvmlProcessDetail_v1_t e = {0};
