@@ -86,6 +86,9 @@ enum gpuctl_metric {
     GPUCTL_M_PROCESSES,
     GPUCTL_M_CPU_CORES,
     GPUCTL_M_CPU_THREADS,
+    GPUCTL_M_TEMPERATURE_JUNCTION,
+    GPUCTL_M_FAN_RPM,
+    GPUCTL_M_INTEGRATED,
     GPUCTL_M_COUNT
 };
 
@@ -95,10 +98,12 @@ enum gpuctl_metric {
 
 /* A process using a GPU. Strings are "" when unknown (the process left, or /proc hides it). */
 struct gpuctl_process {
-    int pid;                /* in the host's PID namespace */
-    unsigned type;          /* GPUCTL_PROC_* bits */
+    int pid;                /* NVIDIA: in the host's PID namespace; others: in gpuctl's */
+    unsigned type;          /* GPUCTL_PROC_* bits; 0 when unknown */
     bool used_memory_valid; /* false when the driver does not say */
     uint64_t used_memory_bytes;
+    bool utilization_valid; /* AMD and Intel, from the second refresh on */
+    unsigned utilization_percent;
     char user[64];
     char command[256];
 };
@@ -121,9 +126,12 @@ struct gpuctl_process {
 struct gpuctl_device {
     enum gpuctl_vendor vendor;
     int index;           /* N in "cuda:N" after masks; -1 for the CPU */
-    int physical_index;  /* index among this vendor's GPUs in PCI order with no mask; -1 for CPU */
-    char device[32];     /* "cuda:0", "cpu": the name frameworks use */
+    int physical_index;  /* index among this vendor's GPUs in its runtime's order with no mask
+                            (PCI order; Intel: discrete first); -1 for the CPU */
+    char device[32];     /* "cuda:0" (NVIDIA; AMD as PyTorch on ROCm names it), "rocm:0" (AMD
+                            beside NVIDIA), "xpu:0" (Intel), "cpu" */
     char name[96];       /* "NVIDIA H100 80GB HBM3" */
+    char arch[16];       /* "sm_90", "gfx1100"; "" when unknown */
     char uuid[96];       /* "GPU-5d7b..." */
     char pci_bus_id[32]; /* "0000:18:00.0" */
     enum gpuctl_device_state state;
@@ -137,14 +145,17 @@ struct gpuctl_device {
     uint64_t memory_reserved_bytes; /* taken by the driver and firmware */
     unsigned utilization_gpu_percent;
     unsigned utilization_memory_percent;
-    int temperature_c;
+    int temperature_c;          /* NVIDIA: the GPU sensor; AMD: edge, else junction */
+    int temperature_junction_c; /* AMD: the hottest spot */
     unsigned power_draw_mw;
     unsigned power_limit_mw;
     unsigned clock_sm_mhz, clock_mem_mhz;
     unsigned clock_sm_max_mhz, clock_mem_max_mhz;
     unsigned fan_percent;
+    unsigned fan_rpm;
     uint64_t throttle_reasons; /* GPUCTL_THROTTLE_* bits */
     bool mig_enabled;
+    bool integrated; /* shares the CPU's memory (an iGPU) */
     unsigned cpu_cores;   /* CPU device: physical cores */
     unsigned cpu_threads; /* CPU device: logical CPUs */
 
@@ -165,6 +176,9 @@ struct gpuctl_backend_status {
     unsigned visible;      /* devices left after masks */
     bool mask_unsupported; /* a mask names devices gpuctl cannot list (MIG instances): the list
                               is not what programs see */
+    bool processes_hidden; /* some processes could not be read (other users' without root), so
+                              process lists and the utilization summed from them are partial or
+                              unknown */
     bool order_differs;    /* programs may number these GPUs otherwise than gpuctl's PCI order
                               (CUDA_DEVICE_ORDER is not PCI_BUS_ID and the models differ): indices
                               are ambiguous, UUIDs are not */

@@ -47,6 +47,8 @@ static const struct metric_field {
     FIELD("utilization_memory_percent", GPUCTL_M_UTIL_MEMORY, FIELD_UINT,
           utilization_memory_percent),
     FIELD("temperature_c", GPUCTL_M_TEMPERATURE, FIELD_INT, temperature_c),
+    FIELD("temperature_junction_c", GPUCTL_M_TEMPERATURE_JUNCTION, FIELD_INT,
+          temperature_junction_c),
     FIELD("power_draw_w", GPUCTL_M_POWER_DRAW, FIELD_WATTS, power_draw_mw),
     FIELD("power_limit_w", GPUCTL_M_POWER_LIMIT, FIELD_WATTS, power_limit_mw),
     FIELD("clock_sm_mhz", GPUCTL_M_CLOCK_SM, FIELD_UINT, clock_sm_mhz),
@@ -54,6 +56,7 @@ static const struct metric_field {
     FIELD("clock_sm_max_mhz", GPUCTL_M_CLOCK_SM_MAX, FIELD_UINT, clock_sm_max_mhz),
     FIELD("clock_memory_max_mhz", GPUCTL_M_CLOCK_MEM_MAX, FIELD_UINT, clock_mem_max_mhz),
     FIELD("fan_speed_percent", GPUCTL_M_FAN, FIELD_UINT, fan_percent),
+    FIELD("fan_speed_rpm", GPUCTL_M_FAN_RPM, FIELD_UINT, fan_rpm),
 };
 
 /* A metric's JSON value: null when the device cannot report it. */
@@ -100,6 +103,13 @@ static json_t *throttle_list(const struct gpuctl_device *d)
     return list;
 }
 
+const char *process_type(unsigned type)
+{
+    static const char *const names[] = {NULL, "compute", "graphics", "compute+graphics"};
+
+    return names[type & (GPUCTL_PROC_COMPUTE | GPUCTL_PROC_GRAPHICS)];
+}
+
 static json_t *process_list(const struct gpuctl_device *d)
 {
     json_t *list;
@@ -109,15 +119,14 @@ static json_t *process_list(const struct gpuctl_device *d)
     list = json_array();
     for (size_t i = 0; i < d->process_count; i++) {
         const struct gpuctl_process *p = &d->processes[i];
-        const char *type = p->type == (GPUCTL_PROC_COMPUTE | GPUCTL_PROC_GRAPHICS)
-                               ? "compute+graphics"
-                           : p->type == GPUCTL_PROC_GRAPHICS ? "graphics"
-                                                             : "compute";
         json_array_append_new(
             list,
-            json_pack("{s:i, s:s, s:o, s:o, s:o}", "pid", p->pid, "type", type, "used_memory_bytes",
+            json_pack("{s:i, s:o, s:o, s:o, s:o, s:o}", "pid", p->pid, "type",
+                      str_or_null(process_type(p->type)), "used_memory_bytes",
                       p->used_memory_valid ? json_integer((json_int_t)p->used_memory_bytes)
                                            : json_null(),
+                      "utilization_percent",
+                      p->utilization_valid ? json_integer(p->utilization_percent) : json_null(),
                       "user", str_or_null(p->user), "command", str_or_null(p->command)));
     }
     return list;
@@ -133,6 +142,7 @@ static void add_identity(json_t *o, const struct gpuctl_device *d)
     json_object_set_new(o, "device", json_string(d->device));
     json_object_set_new(o, "vendor", json_string(gpuctl_vendor_name(d->vendor)));
     json_object_set_new(o, "name", str_or_null(d->name));
+    json_object_set_new(o, "architecture", str_or_null(d->arch));
     json_object_set_new(o, "uuid", str_or_null(d->uuid));
     json_object_set_new(o, "pci_bus_id", str_or_null(d->pci_bus_id));
     json_object_set_new(o, "physical_index",
@@ -159,6 +169,9 @@ json_t *json_device(const struct gpuctl_device *d)
     json_object_set_new(o, "mig_enabled",
                         gpuctl_device_has(d, GPUCTL_M_MIG) ? json_boolean(d->mig_enabled)
                                                            : json_null());
+    json_object_set_new(o, "integrated",
+                        gpuctl_device_has(d, GPUCTL_M_INTEGRATED) ? json_boolean(d->integrated)
+                                                                  : json_null());
     if (d->vendor == GPUCTL_VENDOR_CPU) {
         json_object_set_new(o, "cpu_cores", uint_if(d, GPUCTL_M_CPU_CORES, d->cpu_cores));
         json_object_set_new(o, "cpu_threads", uint_if(d, GPUCTL_M_CPU_THREADS, d->cpu_threads));
@@ -176,9 +189,10 @@ static json_t *backend_list(const struct gpuctl_system *sys)
     for (size_t i = 0; i < sys->backend_count; i++) {
         const struct gpuctl_backend_status *b = &sys->backends[i];
         json_array_append_new(list,
-                              json_pack("{s:s, s:b, s:i, s:i, s:o}", "name", b->name, "available",
-                                        b->available, "found", (int)b->found, "visible",
-                                        (int)b->visible, "message", str_or_null(b->message)));
+                              json_pack("{s:s, s:b, s:i, s:i, s:b, s:o}", "name", b->name,
+                                        "available", b->available, "found", (int)b->found,
+                                        "visible", (int)b->visible, "processes_hidden",
+                                        b->processes_hidden, "message", str_or_null(b->message)));
     }
     return list;
 }

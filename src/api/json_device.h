@@ -10,6 +10,9 @@
 /* Writes a CUDA driver version (12040) as "12.4", or "" for 0. */
 void cuda_version_format(int version, char *buf, size_t len);
 
+/* "compute", "graphics", "compute+graphics" for GPUCTL_PROC_* bits; NULL when unknown. */
+const char *process_type(unsigned type);
+
 /* A new object for one device; metrics the device cannot report are null. NULL when out of
  * memory. */
 json_t *json_device(const struct gpuctl_device *d);

@@ -79,51 +79,95 @@ static void memory_row(struct block *b, const struct gpuctl_device *d, const cha
             avail, free_word);
 }
 
+/* One line per process; a utilization column where the backend measures it (AMD, Intel). */
 static void print_processes(const struct gpuctl_device *d)
 {
+    bool util_column = false;
+
+    for (size_t i = 0; i < d->process_count; i++)
+        util_column |= d->processes[i].utilization_valid;
     for (size_t i = 0; i < d->process_count; i++) {
         const struct gpuctl_process *p = &d->processes[i];
-        char mem[32] = "-";
+        char mem[32] = "-", util[8] = "";
         if (p->used_memory_valid)
             size_format(p->used_memory_bytes, mem, sizeof(mem));
-        printf("   %s %-7d %-10s %10s  %s\n", i + 1 == d->process_count ? "└─" : "├─", p->pid,
-               p->user[0] ? p->user : "-", mem, p->command[0] ? p->command : "-");
+        if (util_column)
+            snprintf(util, sizeof(util), p->utilization_valid ? " %3u%%" : "    -",
+                     p->utilization_percent);
+        printf("   %s %-7d %-10s %10s%s  %s\n", i + 1 == d->process_count ? "└─" : "├─", p->pid,
+               p->user[0] ? p->user : "-", mem, util, p->command[0] ? p->command : "-");
     }
 }
 
-static void print_gpu(const struct gpuctl_device *d)
+/* NVIDIA's compute capability, or another vendor's architecture, with the precision it gets. */
+static void arch_row(struct block *b, const struct gpuctl_device *d)
 {
     struct gpuctl_precision_advice adv;
-    struct block b = {0};
+    const char *p;
 
-    printf("GPU %d (%s)  %s\n", d->index, d->device, d->name[0] ? d->name : "-");
+    gpuctl_precision_advise(d, &adv);
+    p = gpuctl_precision_name(adv.precision) ? gpuctl_precision_name(adv.precision) : "-";
+    if (d->vendor == GPUCTL_VENDOR_NVIDIA && gpuctl_device_has(d, GPUCTL_M_COMPUTE_CAPABILITY))
+        row(b, "compute capability", "%d.%d (%s%s)", d->cc_major, d->cc_minor, p,
+            adv.tf32 ? ", TF32" : "");
+    else if (d->vendor == GPUCTL_VENDOR_NVIDIA)
+        row(b, "compute capability", "- (%s)", p);
+    else
+        row(b, "architecture", "%s (%s)", d->arch[0] ? d->arch : "-", p);
+}
+
+static void temperature_row(struct block *b, const struct gpuctl_device *d)
+{
+    char line[64] = "-";
+
+    if (gpuctl_device_has(d, GPUCTL_M_TEMPERATURE))
+        snprintf(line, sizeof(line), "%d C", d->temperature_c);
+    if (gpuctl_device_has(d, GPUCTL_M_TEMPERATURE_JUNCTION))
+        str_appendf(line, sizeof(line), " (junction %d C)", d->temperature_junction_c);
+    row(b, "temperature", "%s", line);
+}
+
+static void power_row(struct block *b, const struct gpuctl_device *d)
+{
+    if (gpuctl_device_has(d, GPUCTL_M_POWER_DRAW) && gpuctl_device_has(d, GPUCTL_M_POWER_LIMIT))
+        row(b, "power", "%.1f / %.1f W", d->power_draw_mw / 1000.0, d->power_limit_mw / 1000.0);
+    else if (gpuctl_device_has(d, GPUCTL_M_POWER_DRAW))
+        row(b, "power", "%.1f W", d->power_draw_mw / 1000.0);
+    else if (gpuctl_device_has(d, GPUCTL_M_POWER_LIMIT))
+        row(b, "power", "- / %.1f W", d->power_limit_mw / 1000.0);
+    else
+        row(b, "power", "-");
+}
+
+static void utilization_row(struct block *b, const struct gpuctl_device *d)
+{
+    char line[64] = "-";
+
+    if (gpuctl_device_has(d, GPUCTL_M_UTIL_GPU))
+        snprintf(line, sizeof(line), "%u%%", d->utilization_gpu_percent);
+    if (gpuctl_device_has(d, GPUCTL_M_UTIL_MEMORY))
+        str_appendf(line, sizeof(line), " (memory %u%%)", d->utilization_memory_percent);
+    row(b, "utilization", "%s", line);
+}
+
+/* Prints one GPU's block; n counts GPUs across vendors (GPU 2 may be rocm:0). */
+static void print_gpu(const struct gpuctl_device *d, size_t n)
+{
+    struct block b = {0};
+    bool igpu = gpuctl_device_has(d, GPUCTL_M_INTEGRATED) && d->integrated;
+
+    printf("GPU %zu (%s)  %s%s\n", n, d->device, d->name[0] ? d->name : "-",
+           igpu ? " (integrated)" : "");
     if (d->state != GPUCTL_STATE_OK) {
         row(&b, "state", "%s: %s", gpuctl_state_name(d->state), d->state_message);
         print_block(&b, "");
         return;
     }
-    gpuctl_precision_advise(d, &adv);
-    if (gpuctl_device_has(d, GPUCTL_M_COMPUTE_CAPABILITY))
-        row(&b, "compute capability", "%d.%d (%s%s)", d->cc_major, d->cc_minor,
-            gpuctl_precision_name(adv.precision), adv.tf32 ? ", TF32" : "");
-    else
-        row(&b, "compute capability", "-");
+    arch_row(&b, d);
     memory_row(&b, d, "free");
-    if (gpuctl_device_has(d, GPUCTL_M_TEMPERATURE))
-        row(&b, "temperature", "%d C", d->temperature_c);
-    else
-        row(&b, "temperature", "-");
-    if (gpuctl_device_has(d, GPUCTL_M_POWER_DRAW) && gpuctl_device_has(d, GPUCTL_M_POWER_LIMIT))
-        row(&b, "power", "%.1f / %.1f W", d->power_draw_mw / 1000.0, d->power_limit_mw / 1000.0);
-    else if (gpuctl_device_has(d, GPUCTL_M_POWER_DRAW))
-        row(&b, "power", "%.1f W", d->power_draw_mw / 1000.0);
-    else
-        row(&b, "power", "-");
-    if (gpuctl_device_has(d, GPUCTL_M_UTIL_GPU))
-        row(&b, "utilization", "%u%% (memory %u%%)", d->utilization_gpu_percent,
-            d->utilization_memory_percent);
-    else
-        row(&b, "utilization", "-");
+    temperature_row(&b, d);
+    power_row(&b, d);
+    utilization_row(&b, d);
     if (gpuctl_device_has(d, GPUCTL_M_PROCESSES))
         row(&b, "processes", "%zu", d->process_count);
     else
@@ -156,9 +200,14 @@ static void print_header(const struct gpuctl *g)
     if (sys->driver_version[0])
         printf(": NVIDIA driver %s, CUDA %s", sys->driver_version, cuda[0] ? cuda : "-");
     printf("\n");
-    for (size_t i = 0; i < sys->backend_count; i++)
+    for (size_t i = 0; i < sys->backend_count; i++) {
         if (sys->backends[i].message[0])
             printf("note: %s\n", sys->backends[i].message);
+        if (sys->backends[i].processes_hidden)
+            printf("note: %s: other users' processes are hidden from this user; run gpuctl as "
+                   "root to see every process and the utilization summed from them\n",
+                   sys->backends[i].name);
+    }
     printf("\n");
 }
 
@@ -168,12 +217,12 @@ static void print_text(const struct gpuctl *g)
     struct gpuctl_precision_advice adv;
 
     print_header(g);
-    for (size_t i = 0; i < gpuctl_device_count(g); i++) {
+    for (size_t i = 0, gpus = 0; i < gpuctl_device_count(g); i++) {
         const struct gpuctl_device *d = gpuctl_device_at(g, i);
         if (d->vendor == GPUCTL_VENDOR_CPU)
             print_cpu(d);
         else
-            print_gpu(d);
+            print_gpu(d, gpus++);
         printf("\n");
     }
     gpuctl_recommend(g, &best, &adv);

@@ -147,14 +147,27 @@ static const struct gpuctl_device *visible_value(const struct gpuctl_selection *
         const struct gpuctl_device *d = sel->devices[i];
         if (d->vendor == GPUCTL_VENDOR_CPU)
             continue;
-        if (uuids && !d->uuid[0])
-            return d;
+        if (uuids && !str_starts_with(d->uuid, "GPU-"))
+            return d; /* no UUID, or only a PCI address, which no runtime's mask takes */
         if (uuids)
             str_appendf(buf, len, "%s%s", buf[0] ? "," : "", d->uuid);
         else
             str_appendf(buf, len, "%s%d", buf[0] ? "," : "", d->physical_index);
     }
     return NULL;
+}
+
+/* The variable a runtime reads the chosen devices' mask from. */
+static const char *mask_variable(const struct gpuctl_selection *sel)
+{
+    static const char *const vars[] = {
+        [GPUCTL_VENDOR_NVIDIA] = "CUDA_VISIBLE_DEVICES",
+        [GPUCTL_VENDOR_AMD] = "ROCR_VISIBLE_DEVICES",
+        [GPUCTL_VENDOR_INTEL] = "ZE_AFFINITY_MASK",
+        [GPUCTL_VENDOR_CPU] = "CUDA_VISIBLE_DEVICES",
+    };
+
+    return sel->count ? vars[sel->devices[0]->vendor] : vars[GPUCTL_VENDOR_CPU];
 }
 
 static json_t *selection_json(const struct gpuctl_selection *sel, const char *visible)
@@ -169,9 +182,10 @@ static json_t *selection_json(const struct gpuctl_selection *sel, const char *vi
             lowest = adv.precision;
         json_array_append_new(devices, json_device(sel->devices[i]));
     }
-    return json_pack(
-        "{s:o, s:s, s:o}", "devices", devices, "cuda_visible_devices", visible, "precision",
-        gpuctl_precision_name(lowest) ? json_string(gpuctl_precision_name(lowest)) : json_null());
+    return json_pack("{s:o, s:s, s:s, s:o}", "devices", devices, "visible_devices", visible,
+                     "variable", mask_variable(sel), "precision",
+                     gpuctl_precision_name(lowest) ? json_string(gpuctl_precision_name(lowest))
+                                                   : json_null());
 }
 
 static json_t *rejections_json(const struct gpuctl_selection *sel)
@@ -212,8 +226,7 @@ static int report(struct cli *c, const struct gpuctl *g, const struct select_arg
     no_uuid = visible_value(sel, uuids, visible, sizeof(visible));
     if (no_uuid)
         return cli_fail(c, CLI_FAILURE,
-                        "%s reports no UUID, so it cannot be named by UUID; "
-                        "use --format index",
+                        "%s has no UUID its runtime's mask takes; use --format index",
                         no_uuid->device);
     note_cpu_fallback(g, sel);
     if (c->json)

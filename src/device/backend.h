@@ -4,6 +4,8 @@
 
 #include <gpuctl/gpuctl.h>
 
+#include "device/fdinfo.h"
+#include "device/mask.h"
 #include "device/pci.h"
 
 /* Sets a metric and its validity bit together. */
@@ -39,13 +41,30 @@ struct backend_env {
     unsigned flags; /* GPUCTL_OPEN_* */
 };
 
+/* A mask variable of a backend, read by its runtime's rules; when it is unset (or set but
+ * empty), `fallback` is read instead (HIP reads CUDA_VISIBLE_DEVICES then). */
+struct mask_var {
+    const char *name;
+    const char *fallback;
+    const struct mask_rules *rules;
+};
+
 struct backend {
     const char *name; /* "nvidia" */
     enum gpuctl_vendor vendor;
-    const char *device_prefix; /* "cuda" gives "cuda:N"; NULL: the device is named `name` */
-    const char *const *masks;  /* environment variables that mask devices, applied in order */
-    const char *order_var;     /* the variable that, set to "PCI_BUS_ID", makes programs number
-                                  GPUs in PCI order (CUDA_DEVICE_ORDER); NULL: they always do */
+    const char *device_prefix;    /* "cuda" gives "cuda:N"; NULL: the device is named `name` */
+    const char *alt_prefix;       /* used instead when an earlier backend's devices already have
+                                     device_prefix (AMD beside NVIDIA: "rocm:N") */
+    const struct mask_var *masks; /* applied in order, each to what the last left; {NULL} ends */
+    const char *order_var;        /* the variable that, set to "PCI_BUS_ID", makes programs number
+                                     GPUs in PCI order (CUDA_DEVICE_ORDER); NULL: they always do */
+
+    bool host_pids;   /* its processes carry the host's PIDs (NVML): unknown in another PID
+                         namespace */
+    bool uses_fdinfo; /* refresh wants the pass over /proc/PID/fdinfo */
+
+    /* Orders two of its devices as its runtime numbers them; NULL: PCI order. */
+    int (*compare)(const struct devslot *a, const struct devslot *b);
 
     /* Opens the vendor's library or files. Returns 0 and sets *state; GPUCTL_ENOMEM; any other
      * error means "this vendor is not here", with st->message saying why in one line. May fill
@@ -57,17 +76,25 @@ struct backend {
      * Returns 0 or GPUCTL_ENOMEM. */
     int (*enumerate)(void *state, struct devlist *out);
 
-    /* Re-reads the dynamic metrics of n slots of this backend. A field it cannot read gets its
-     * validity bit cleared. Processes are given pid, type and memory only; the registry fills
-     * in user and command. Returns 0 or GPUCTL_ENOMEM. */
-    int (*refresh)(void *state, struct devslot *const *slots, size_t n);
+    /* Re-reads the dynamic metrics of n slots of this backend; the registry has cleared them, so
+     * a field it cannot read stays invalid. Processes get pid, type, memory and utilization; the
+     * registry fills in user and command. scan is this pass over /proc/PID/fdinfo when
+     * uses_fdinfo, else NULL. Returns 0 or GPUCTL_ENOMEM. */
+    int (*refresh)(void *state, struct devslot *const *slots, size_t n,
+                   const struct drm_scan *scan);
 
     /* Releases state. */
     void (*close)(void *state);
 };
 
 extern const struct backend backend_nvml;
+extern const struct backend backend_amdgpu;
+extern const struct backend backend_intel;
 extern const struct backend backend_cpu;
+
+/* Adds a process to d's list (growing it), or returns the entry d already has for pid. NULL
+ * when out of memory. */
+struct gpuctl_process *devslot_process(struct gpuctl_device *d, int pid);
 
 /* Every backend, in the order devices are listed: GPUs by vendor, then the CPU. */
 extern const struct backend *const backends[];

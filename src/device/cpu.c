@@ -150,12 +150,14 @@ static bool meminfo_bytes(const char *info, const char *key, uint64_t *out)
     return false;
 }
 
-static int cpu_refresh(void *state, struct devslot *const *slots, size_t n)
+static int cpu_refresh(void *state, struct devslot *const *slots, size_t n,
+                       const struct drm_scan *scan)
 {
     const struct cpu_state *s = state;
     char info[8192];
     uint64_t total, avail;
 
+    (void)scan;
     if (n == 0)
         return 0;
     if (fs_read(s->procfs_root, "meminfo", info, sizeof(info)) != 0) {

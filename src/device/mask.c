@@ -1,12 +1,23 @@
-/* mask.c: CUDA_VISIBLE_DEVICES semantics: which GPUs a program sees, and in which order. */
+/* mask.c: which GPUs a program sees, and in which order, under each runtime's device mask. */
 #include "device/mask.h"
 
 #include <ctype.h>
-#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/banned.h"
 #include "util/str.h"
+
+const struct mask_rules mask_cuda = {INDEX_STRTOUL, UUID_PREFIX, DUP_EMPTIES, true,
+                                     false,         false,       false};
+const struct mask_rules mask_rocr = {
+    INDEX_STRTOL, UUID_PREFIX_NOCASE, DUP_STOPS, false, false, false, false};
+const struct mask_rules mask_hip = {INDEX_DIGITS, UUID_SUBSTRING, DUP_SKIPPED, false,
+                                    false,        false,          false};
+const struct mask_rules mask_ze = {INDEX_DOTTED, UUID_NONE, DUP_SKIPPED, false, true, true, true};
 
 /* One entry of the list: a slice of the value, not terminated. */
 struct entry {
@@ -14,61 +25,156 @@ struct entry {
     int len;
 };
 
-/* Resolves an index entry as strtoul would read it; returns the position, or -1 with msg set. */
-static long resolve_index(const char *var, struct entry e, size_t n, char *msg, size_t len)
+/* What a mask is being applied to, and where its message goes. */
+struct mask_ctx {
+    const char *var;
+    const struct mask_rules *rules;
+    const char *const *uuids;
+    size_t n;
+    bool uuid_list; /* first_entry_decides: the list holds UUIDs */
+    char *msg;      /* the sentence for the caller, "; "-joined */
+    size_t len;
+    char why[256]; /* why the entry being resolved is invalid */
+};
+
+#define SHOWN(e) ((e).len > 64 ? 64 : (e).len), (e).s
+
+static struct entry trimmed(struct entry e)
+{
+    while (e.len > 0 && isspace((unsigned char)e.s[0])) {
+        e.s++;
+        e.len--;
+    }
+    while (e.len > 0 && isspace((unsigned char)e.s[e.len - 1]))
+        e.len--;
+    return e;
+}
+
+/* Reads decimal digits from p up to end; *big when the value is beyond any GPU count. */
+static unsigned long digits(const char **p, const char *end, bool *big)
+{
+    unsigned long v = 0;
+
+    for (; *p < end && isdigit((unsigned char)**p); (*p)++) {
+        *big |= v > 1000000;
+        v = *big ? v : v * 10 + (unsigned long)(**p - '0');
+    }
+    return v;
+}
+
+/* Parses an index entry by the rules' syntax; returns false when it is not one. */
+static bool parse_index(const struct mask_ctx *m, struct entry e, unsigned long *v, bool *big)
 {
     const char *p = e.s, *end = e.s + e.len;
+    char buf[32], *stop;
+
+    switch (m->rules->index) {
+    case INDEX_STRTOUL: /* leading space and '+', junk after the digits ignored */
+        while (p < end && isspace((unsigned char)*p))
+            p++;
+        p += p < end && *p == '+';
+        if (p == end || !isdigit((unsigned char)*p))
+            return false;
+        *v = digits(&p, end, big);
+        return true;
+    case INDEX_STRTOL: /* the whole entry, decimal, 0x-hex or 0-octal */
+        e = trimmed(e);
+        if (e.len == 0 || e.len >= (int)sizeof(buf) || !isdigit((unsigned char)e.s[0]))
+            return false;
+        memcpy(buf, e.s, (size_t)e.len);
+        buf[e.len] = '\0';
+        *v = strtoul(buf, &stop, 0);
+        *big = *v > 1000000;
+        return *stop == '\0';
+    case INDEX_DOTTED: /* "X" or "X.Y": device X */
+        e = trimmed(e);
+        p = e.s;
+        end = e.s + e.len;
+        if (p == end || !isdigit((unsigned char)*p))
+            return false;
+        *v = digits(&p, end, big);
+        if (p < end && *p == '.' && p + 1 < end && isdigit((unsigned char)p[1])) {
+            bool ignored = false;
+            p++;
+            digits(&p, end, &ignored);
+        }
+        return p == end;
+    default: /* INDEX_DIGITS: decimal digits only */
+        if (p == end)
+            return false;
+        *v = digits(&p, end, big);
+        return p == end;
+    }
+}
+
+static bool uuid_matches(const struct mask_ctx *m, const char *uuid, struct entry e)
+{
+    size_t ulen = strlen(uuid);
+
+    if (!uuid[0] || ulen < (size_t)e.len)
+        return false;
+    switch (m->rules->uuid) {
+    case UUID_PREFIX:
+        return strncmp(uuid, e.s, (size_t)e.len) == 0;
+    case UUID_PREFIX_NOCASE:
+        return strncasecmp(uuid, e.s, (size_t)e.len) == 0;
+    case UUID_SUBSTRING:
+        for (size_t i = 0; i + (size_t)e.len <= ulen; i++)
+            if (strncmp(uuid + i, e.s, (size_t)e.len) == 0)
+                return true;
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* Resolves a UUID entry; returns the position, or -1 with the message set. */
+static long resolve_uuid(struct mask_ctx *m, struct entry e)
+{
+    size_t matches = 0, found = 0;
+
+    if (m->rules->uuid == UUID_PREFIX && (e.len < 4 || strncmp(e.s, "GPU-", 4) != 0)) {
+        snprintf(m->why, sizeof(m->why),
+                 "%s entry '%.*s' is not a GPU UUID, and a list that starts "
+                 "with UUIDs may hold only UUIDs",
+                 m->var, SHOWN(e));
+        return -1;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        if (uuid_matches(m, m->uuids[i], e) && matches++ == 0)
+            found = i;
+    }
+    if (matches == 1 || (matches > 1 && m->rules->uuid == UUID_SUBSTRING))
+        return (long)found;
+    snprintf(m->why, sizeof(m->why), "%s entry '%.*s' matches %s GPU", m->var, SHOWN(e),
+             matches ? "more than one" : "no");
+    return -1;
+}
+
+/* Resolves one entry to a device position, or -1 with the message set. */
+static long resolve(struct mask_ctx *m, struct entry e)
+{
+    struct entry t = trimmed(e);
+    bool uuid = m->rules->first_entry_decides
+                    ? m->uuid_list
+                    : m->rules->uuid != UUID_NONE && t.len > 0 && (t.s[0] == 'G' || t.s[0] == 'g');
     unsigned long v = 0;
     bool big = false;
 
-    while (p < end && isspace((unsigned char)*p))
-        p++;
-    if (p < end && *p == '+')
-        p++;
-    if (p == end || !isdigit((unsigned char)*p)) {
-        str_appendf(msg, len, "%s entry '%.*s' is neither a GPU index nor a GPU UUID", var,
-                    e.len > 64 ? 64 : e.len, e.s);
+    if (uuid)
+        return resolve_uuid(m, m->rules->uuid == UUID_PREFIX ? e : t);
+    if (!parse_index(m, e, &v, &big)) {
+        snprintf(m->why, sizeof(m->why), "%s entry '%.*s' is neither a GPU index nor a GPU UUID",
+                 m->var, SHOWN(e));
         return -1;
     }
-    for (; p < end && isdigit((unsigned char)*p); p++) {
-        big |= v > 1000000;
-        v = big ? v : v * 10 + (unsigned long)(*p - '0');
-    }
-    if (big || v >= n) {
-        str_appendf(msg, len, "%s entry '%.*s' is out of range: this machine has %zu GPU%s", var,
-                    e.len > 64 ? 64 : e.len, e.s, n, n == 1 ? "" : "s");
+    if (big || v >= m->n) {
+        snprintf(m->why, sizeof(m->why),
+                 "%s entry '%.*s' is out of range: this machine has %zu GPU%s", m->var, SHOWN(e),
+                 m->n, m->n == 1 ? "" : "s");
         return -1;
     }
     return (long)v;
-}
-
-/* Resolves a UUID entry (a unique prefix); returns the position, or -1 with msg set. */
-static long resolve_uuid(const char *var, struct entry e, const char *const *uuids, size_t n,
-                         char *msg, size_t len)
-{
-    size_t matches = 0, found = 0;
-    int shown = e.len > 64 ? 64 : e.len;
-
-    if (e.len < 4 || strncmp(e.s, "GPU-", 4) != 0) {
-        str_appendf(msg, len,
-                    "%s entry '%.*s' is not a GPU UUID, and a list that starts with "
-                    "UUIDs may hold only UUIDs",
-                    var, shown, e.s);
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (uuids[i][0] && strlen(uuids[i]) >= (size_t)e.len &&
-            strncmp(uuids[i], e.s, (size_t)e.len) == 0) {
-            matches++;
-            found = i;
-        }
-    }
-    if (matches != 1) {
-        str_appendf(msg, len, "%s entry '%.*s' matches %s GPU", var, shown, e.s,
-                    matches ? "more than one" : "no");
-        return -1;
-    }
-    return (long)found;
 }
 
 /* Whether order[0..count) already holds pos. */
@@ -81,44 +187,78 @@ static bool listed(const size_t *order, size_t count, size_t pos)
 }
 
 /* Resolves one entry and appends it to order. Returns MASK_OK to go on, else the outcome that
- * ends the list, with msg set. */
-static enum mask_outcome take(const char *var, struct entry e, bool uuid_mode,
-                              const char *const *uuids, size_t n, size_t *order, size_t *count,
-                              char *msg, size_t len)
+ * ends the list. *dropped is set when an entry was skipped. */
+/* Appends a sentence to the caller's message, "; "-separated. */
+static void say(struct mask_ctx *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct mask_ctx *m, const char *fmt, ...)
+{
+    char line[320];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    str_appendf(m->msg, m->len, "%s%s", m->msg[0] ? "; " : "", line);
+}
+
+static enum mask_outcome take(struct mask_ctx *m, struct entry e, size_t *order, size_t *count,
+                              bool *dropped)
 {
     long pos;
 
-    if (uuid_mode && e.len >= 4 && strncmp(e.s, "MIG-", 4) == 0) {
-        str_appendf(msg, len,
-                    "%s entry '%.*s' names a MIG instance, which gpuctl cannot list "
-                    "yet: CUDA programs would use that instance, gpuctl shows no GPU for it",
-                    var, e.len > 64 ? 64 : e.len, e.s);
+    if (m->rules->first_entry_decides && m->uuid_list && e.len >= 4 &&
+        strncmp(e.s, "MIG-", 4) == 0) {
+        say(m,
+            "%s entry '%.*s' names a MIG instance, which gpuctl cannot list yet: CUDA programs "
+            "would use that instance, gpuctl shows no GPU for it",
+            m->var, SHOWN(e));
         return MASK_MIG;
     }
-    pos = uuid_mode ? resolve_uuid(var, e, uuids, n, msg, len) : resolve_index(var, e, n, msg, len);
-    if (pos < 0) {
-        str_appendf(msg, len, ", so CUDA ignores it and every entry after it");
+    m->why[0] = '\0';
+    pos = resolve(m, e);
+    if (pos >= 0 && listed(order, *count, (size_t)pos)) {
+        if (m->rules->duplicate == DUP_SKIPPED)
+            return MASK_OK;
+        if (m->rules->duplicate == DUP_EMPTIES)
+            *count = 0;
+        m->msg[0] = '\0';
+        say(m, "%s lists GPU %ld twice, which %s", m->var, pos,
+            m->rules->duplicate == DUP_EMPTIES ? "CUDA treats as no GPU at all"
+                                               : "ends the list there");
         return MASK_DROPPED;
     }
-    if (listed(order, *count, (size_t)pos)) {
-        *count = 0;
-        msg[0] = '\0';
-        str_appendf(msg, len, "%s lists GPU %ld twice, which CUDA treats as no GPU at all", var,
-                    pos);
+    if (pos < 0 && m->rules->invalid_skips) {
+        say(m, "%s, so it is skipped", m->why);
+        *dropped = true;
+        return MASK_OK;
+    }
+    if (pos < 0) {
+        say(m, "%s, so it and every entry after it are ignored", m->why);
         return MASK_DROPPED;
     }
     order[(*count)++] = (size_t)pos;
     return MASK_OK;
 }
 
-enum mask_outcome mask_apply(const char *var, const char *value, const char *const *uuids, size_t n,
-                             size_t *order, size_t *count, char *msg, size_t msg_len)
+static int ascending(const void *a, const void *b)
 {
-    bool uuid_mode = value && (str_starts_with(value, "GPU-") || str_starts_with(value, "MIG-"));
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+enum mask_outcome mask_apply(const char *var, const struct mask_rules *rules, const char *value,
+                             const char *const *uuids, size_t n, size_t *order, size_t *count,
+                             char *msg, size_t msg_len)
+{
+    struct mask_ctx m = {var, rules, uuids, n, false, msg, msg_len, ""};
+    enum mask_outcome outcome = MASK_OK;
+    bool dropped = false;
 
     *count = 0;
     msg[0] = '\0';
-    if (!value) {
+    if (!value || (value[0] == '\0' && rules->empty_is_unset)) {
         for (size_t i = 0; i < n; i++)
             order[i] = i;
         *count = n;
@@ -130,13 +270,18 @@ enum mask_outcome mask_apply(const char *var, const char *value, const char *con
         str_appendf(msg, msg_len, "%s is set but empty, which hides every GPU", var);
         return MASK_DROPPED;
     }
-    for (const char *p = value;;) {
+    m.uuid_list = str_starts_with(value, "GPU-") || str_starts_with(value, "MIG-");
+    for (const char *p = value; outcome == MASK_OK;) {
         const char *comma = strchr(p, ',');
         struct entry e = {p, comma ? (int)(comma - p) : (int)strlen(p)};
-        enum mask_outcome outcome = take(var, e, uuid_mode, uuids, n, order, count, msg, msg_len);
-
-        if (outcome != MASK_OK || !comma)
-            return outcome;
+        outcome = take(&m, e, order, count, &dropped);
+        if (!comma)
+            break;
         p = comma + 1;
     }
+    if (rules->enumeration_order && *count > 1)
+        qsort(order, *count, sizeof(*order), ascending);
+    if (outcome == MASK_OK && dropped)
+        outcome = MASK_DROPPED;
+    return outcome;
 }

@@ -1,32 +1,53 @@
-/* mask.h: CUDA_VISIBLE_DEVICES-style masks, applied the way the CUDA runtime applies them. */
+/* mask.h: the device masks of the GPU runtimes (CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES,
+ * HIP_VISIBLE_DEVICES, ZE_AFFINITY_MASK), applied the way each runtime applies its own. */
 #ifndef GPUCTL_DEVICE_MASK_H
 #define GPUCTL_DEVICE_MASK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* What mask_apply() found, besides the visible list. */
 enum mask_outcome {
-    MASK_OK,      /* the list is what CUDA would show */
-    MASK_DROPPED, /* CUDA drops entries or the whole list (invalid entry, duplicate, empty) */
+    MASK_OK,      /* the list is what the runtime would show */
+    MASK_DROPPED, /* the runtime drops entries or the whole list (invalid entry, duplicate) */
     MASK_MIG,     /* an entry names a MIG instance, which gpuctl cannot list */
 };
 
+/* How a runtime reads its mask. */
+struct mask_rules {
+    enum { INDEX_STRTOUL, INDEX_STRTOL, INDEX_DIGITS, INDEX_DOTTED } index;   /* index syntax */
+    enum { UUID_PREFIX, UUID_PREFIX_NOCASE, UUID_SUBSTRING, UUID_NONE } uuid; /* UUID matching */
+    enum { DUP_EMPTIES, DUP_STOPS, DUP_SKIPPED } duplicate;
+    bool first_entry_decides; /* CUDA: the first entry makes the list indices or UUIDs */
+    bool invalid_skips;       /* ZE: an invalid entry is skipped, not the end of the list */
+    bool enumeration_order;   /* ZE: the mask selects; devices keep their own order */
+    bool empty_is_unset;      /* ZE: an empty value masks nothing */
+};
+
+extern const struct mask_rules mask_cuda, mask_rocr, mask_hip, mask_ze;
+
 /*
- * Applies the value of the mask variable `var` to n devices, given in enumeration (PCI) order by
- * their UUIDs ("" when unknown). The rules are CUDA's:
- *   - unset (value NULL): every device, in order; "" (set but empty): no device;
+ * Applies the value of the mask variable `var`, read by `rules`, to n devices given in
+ * enumeration order by their UUIDs ("" when unknown). value NULL (unset) shows every device in
+ * order. CUDA's rules (mask_cuda):
+ *   - "" (set, empty): no device;
  *   - a comma list of indices ("2,0"; leading spaces, a '+' and trailing junk after the digits
  *     are tolerated as strtoul does) or, when the value starts with "GPU-" or "MIG-", of UUIDs or
  *     unique UUID prefixes (case-sensitive); the first entry decides which kind the list is;
  *   - the first invalid entry (out of range, unknown or ambiguous UUID, the other kind, empty)
  *     ends the list: the devices before it stay visible, in the order listed;
- *   - a device listed twice makes the whole list empty.
- * A MIG entry also ends gpuctl's list, though CUDA would use that instance: the outcome says so.
+ *   - a device listed twice makes the whole list empty;
+ *   - a MIG entry also ends gpuctl's list, though CUDA would use that instance.
+ * ROCr: each entry is an index (strtol, base 0) or a UUID prefix (any case); a duplicate ends
+ * the list. HIP: whole decimal indices or UUID substrings; duplicates are skipped. Level Zero
+ * (ZE_AFFINITY_MASK): "X" or "X.Y" (device X); invalid and repeated entries are skipped, devices
+ * keep their order, and an empty value masks nothing.
  * Writes the positions of the visible devices, in their new order, to order (room for n) and
  * their number to *count. msg (size msg_len) gets one sentence when the outcome is not MASK_OK,
  * "" otherwise.
  */
-enum mask_outcome mask_apply(const char *var, const char *value, const char *const *uuids, size_t n,
-                             size_t *order, size_t *count, char *msg, size_t msg_len);
+enum mask_outcome mask_apply(const char *var, const struct mask_rules *rules, const char *value,
+                             const char *const *uuids, size_t n, size_t *order, size_t *count,
+                             char *msg, size_t msg_len);
 
 #endif

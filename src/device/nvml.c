@@ -278,6 +278,7 @@ static void read_static(const struct nvml_state *s, struct devslot *slot)
         nvml_check(s, d, "compute capability", s->api.compute_capability(h, &major, &minor))) {
         d->cc_major = major;
         DEV_SET(d, cc_minor, GPUCTL_M_COMPUTE_CAPABILITY, minor);
+        snprintf(d->arch, sizeof(d->arch), "sm_%d%d", major, minor);
     }
     if (d->state == GPUCTL_STATE_OK && s->api.max_clock_info &&
         nvml_check(s, d, "max SM clock", s->api.max_clock_info(h, NVML_CLOCK_SM, &v)))
@@ -406,10 +407,12 @@ static void read_gauges(const struct nvml_state *s, struct gpuctl_device *d, str
         DEV_SET(d, mig_enabled, GPUCTL_M_MIG, v == 1);
 }
 
-static int nvml_refresh(void *state, struct devslot *const *slots, size_t n)
+static int nvml_refresh(void *state, struct devslot *const *slots, size_t n,
+                        const struct drm_scan *scan)
 {
     struct nvml_state *s = state;
 
+    (void)scan;
     for (size_t i = 0; i < n; i++) {
         struct gpuctl_device *d = &slots[i]->dev;
         struct nvml_device *h = slots[i]->handle;
@@ -439,7 +442,10 @@ static int nvml_refresh(void *state, struct devslot *const *slots, size_t n)
     return 0;
 }
 
-static const char *const nvml_masks[] = {"CUDA_VISIBLE_DEVICES", NULL};
+static const struct mask_var nvml_masks[] = {
+    {"CUDA_VISIBLE_DEVICES", NULL, &mask_cuda},
+    {NULL, NULL, NULL},
+};
 
 const struct backend backend_nvml = {
     .name = "nvidia",
@@ -447,6 +453,7 @@ const struct backend backend_nvml = {
     .device_prefix = "cuda",
     .masks = nvml_masks,
     .order_var = "CUDA_DEVICE_ORDER",
+    .host_pids = true,
     .open = nvml_open,
     .enumerate = nvml_enumerate,
     .refresh = nvml_refresh,

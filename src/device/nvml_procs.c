@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device/backend.h"
 #include "device/nvml_api.h"
 #include "util/banned.h"
 
@@ -44,31 +45,20 @@ static size_t v3_stride(const struct nvml_state *s, const unsigned char *buf, si
                : NVML_PROCESS_V2_STRIDE;
 }
 
-/* Appends entries to the device's process list, merging a pid listed twice. */
+/* Adds entries to the device's process list, merging a pid listed twice. */
 static int add_processes(struct gpuctl_device *d, const unsigned char *buf, size_t n, size_t stride,
                          unsigned type)
 {
-    struct gpuctl_process *grown =
-        realloc(d->processes, (d->process_count + n + 1) * sizeof(*grown));
-
-    if (!grown)
-        return GPUCTL_ENOMEM;
-    d->processes = grown;
     for (size_t i = 0; i < n; i++) {
         unsigned pid;
         unsigned long long mem;
-        struct gpuctl_process *p = NULL;
+        struct gpuctl_process *p;
 
         memcpy(&pid, buf + i * stride, sizeof(pid));
         memcpy(&mem, buf + i * stride + 8, sizeof(mem));
-        for (size_t k = 0; k < d->process_count && !p; k++)
-            if (d->processes[k].pid == (int)pid)
-                p = &d->processes[k];
-        if (!p) {
-            p = &d->processes[d->process_count++];
-            memset(p, 0, sizeof(*p));
-            p->pid = (int)pid;
-        }
+        p = devslot_process(d, (int)pid);
+        if (!p)
+            return GPUCTL_ENOMEM;
         p->type |= type;
         if (mem != NVML_VALUE_NOT_AVAILABLE &&
             (!p->used_memory_valid || mem > p->used_memory_bytes)) {

@@ -1,24 +1,41 @@
 /* precision.c: which training precision a device runs best, as one table. */
+#include <string.h>
+
 #include <gpuctl/gpuctl.h>
 
 #include "util/banned.h"
 
-/* The first row whose vendor matches and whose minimum compute capability (major * 10 + minor)
- * the device reaches wins. min_cc -1 matches devices without a compute capability. */
+/* The first row that matches wins: the vendor, then (NVIDIA) a minimum compute capability
+ * (major * 10 + minor), or (AMD) an architecture prefix; -1 and NULL match anything. */
 static const struct precision_rule {
     enum gpuctl_vendor vendor;
     int min_cc;
+    const char *arch;
     enum gpuctl_precision precision;
     bool tf32;
     const char *reason;
 } rules[] = {
-    {GPUCTL_VENDOR_NVIDIA, 80, GPUCTL_PRECISION_BF16_MIXED, true,
+    {GPUCTL_VENDOR_NVIDIA, 80, NULL, GPUCTL_PRECISION_BF16_MIXED, true,
      "compute capability 8.0 or newer has bf16 tensor cores and TF32"},
-    {GPUCTL_VENDOR_NVIDIA, 70, GPUCTL_PRECISION_16_MIXED, false,
+    {GPUCTL_VENDOR_NVIDIA, 70, NULL, GPUCTL_PRECISION_16_MIXED, false,
      "compute capability 7.x has fp16 tensor cores but no bf16"},
-    {GPUCTL_VENDOR_NVIDIA, 0, GPUCTL_PRECISION_32_TRUE, false,
+    {GPUCTL_VENDOR_NVIDIA, 0, NULL, GPUCTL_PRECISION_32_TRUE, false,
      "compute capability below 7.0 has no tensor cores"},
-    {GPUCTL_VENDOR_CPU, -1, GPUCTL_PRECISION_32_TRUE, false, "CPUs train in full precision"},
+    {GPUCTL_VENDOR_AMD, -1, "gfx90a", GPUCTL_PRECISION_BF16_MIXED, false,
+     "CDNA2 (MI200) has bf16 matrix cores"},
+    {GPUCTL_VENDOR_AMD, -1, "gfx94", GPUCTL_PRECISION_BF16_MIXED, false,
+     "CDNA3 (MI300) has bf16 matrix cores"},
+    {GPUCTL_VENDOR_AMD, -1, "gfx95", GPUCTL_PRECISION_BF16_MIXED, false,
+     "CDNA4 (MI350) has bf16 matrix cores"},
+    {GPUCTL_VENDOR_AMD, -1, "gfx11", GPUCTL_PRECISION_BF16_MIXED, false,
+     "RDNA3 has bf16 WMMA instructions"},
+    {GPUCTL_VENDOR_AMD, -1, "gfx12", GPUCTL_PRECISION_BF16_MIXED, false,
+     "RDNA4 has bf16 WMMA instructions"},
+    {GPUCTL_VENDOR_AMD, -1, NULL, GPUCTL_PRECISION_16_MIXED, false,
+     "GCN, CDNA1 and RDNA1/2 GPUs run fp16 well but bf16 slowly"},
+    {GPUCTL_VENDOR_INTEL, -1, NULL, GPUCTL_PRECISION_BF16_MIXED, false,
+     "Intel Xe GPUs run bf16, PyTorch's default for xpu autocast"},
+    {GPUCTL_VENDOR_CPU, -1, NULL, GPUCTL_PRECISION_32_TRUE, false, "CPUs train in full precision"},
 };
 
 static const char *const precision_names[] = {
@@ -48,9 +65,8 @@ void gpuctl_precision_advise(const struct gpuctl_device *d, struct gpuctl_precis
     }
     for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
         const struct precision_rule *r = &rules[i];
-        if (r->vendor != d->vendor)
-            continue;
-        if (r->min_cc >= 0 ? (!has_cc || cc < r->min_cc) : has_cc)
+        if (r->vendor != d->vendor || (r->min_cc >= 0 && (!has_cc || cc < r->min_cc)) ||
+            (r->arch && strncmp(d->arch, r->arch, strlen(r->arch)) != 0))
             continue;
         *out = (struct gpuctl_precision_advice){r->precision, r->tf32, r->reason};
         return;

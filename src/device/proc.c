@@ -1,7 +1,8 @@
-/* proc.c: describing processes from procfs. */
+/* proc.c: describing processes from procfs, remembered between refreshes. */
 #include "device/proc.h"
 
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,24 +11,98 @@
 #include "util/fs.h"
 #include "util/str.h"
 
-static void describe_user(const char *root, int pid, char *user, size_t len)
+struct described {
+    int pid;
+    bool seen; /* described during this refresh */
+    char user[64];
+    char command[256];
+};
+
+struct user_name {
+    unsigned long uid;
+    char name[64];
+};
+
+struct proc_names {
+    char root[1024];
+    struct described *v;
+    size_t n, cap;
+    struct user_name *users; /* uid -> name, for the cache's whole life */
+    size_t nusers, cap_users;
+};
+
+struct proc_names *proc_names_new(const char *procfs_root)
 {
-    char rel[64], status[4096], pwbuf[1024];
+    struct proc_names *c = calloc(1, sizeof(*c));
+
+    if (c)
+        str_copy(c->root, procfs_root, sizeof(c->root));
+    return c;
+}
+
+void proc_names_free(struct proc_names *c)
+{
+    if (!c)
+        return;
+    free(c->v);
+    free(c->users);
+    free(c);
+}
+
+void proc_names_begin(struct proc_names *c)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->v[i].seen) {
+            c->v[kept] = c->v[i];
+            c->v[kept++].seen = false;
+        }
+    }
+    c->n = kept;
+}
+
+/* The login name of uid, or its digits; looked up once per uid. */
+static void user_of(struct proc_names *c, unsigned long uid, char *user, size_t len)
+{
+    char pwbuf[1024];
     struct passwd pw, *found = NULL;
+
+    for (size_t i = 0; i < c->nusers; i++) {
+        if (c->users[i].uid == uid) {
+            str_copy(user, c->users[i].name, len);
+            return;
+        }
+    }
+    if (getpwuid_r((uid_t)uid, &pw, pwbuf, sizeof(pwbuf), &found) == 0 && found)
+        str_copy(user, found->pw_name, len);
+    else
+        snprintf(user, len, "%lu", uid);
+    if (c->nusers == c->cap_users) {
+        size_t more = c->cap_users ? c->cap_users * 2 : 8;
+        struct user_name *grown = realloc(c->users, more * sizeof(*grown));
+        if (!grown)
+            return; /* not remembered: looked up again next time */
+        c->users = grown;
+        c->cap_users = more;
+    }
+    c->users[c->nusers].uid = uid;
+    str_copy(c->users[c->nusers++].name, user, sizeof(c->users[0].name));
+}
+
+static void describe_user(struct proc_names *c, int pid, char *user, size_t len)
+{
+    char rel[64], status[4096];
     const char *line;
     unsigned long uid;
 
     user[0] = '\0';
     snprintf(rel, sizeof(rel), "%d/status", pid);
-    if (fs_read(root, rel, status, sizeof(status)) != 0)
+    if (fs_read(c->root, rel, status, sizeof(status)) != 0)
         return;
     line = strstr(status, "\nUid:");
-    if (!line || sscanf(line + 5, "%lu", &uid) != 1)
-        return;
-    if (getpwuid_r((uid_t)uid, &pw, pwbuf, sizeof(pwbuf), &found) == 0 && found)
-        str_copy(user, found->pw_name, len);
-    else
-        snprintf(user, len, "%lu", uid);
+    if (line && sscanf(line + 5, "%lu", &uid) == 1)
+        user_of(c, uid, user, len);
 }
 
 static void describe_command(const char *root, int pid, char *command, size_t len)
@@ -57,9 +132,43 @@ static void describe_command(const char *root, int pid, char *command, size_t le
     free(args);
 }
 
-void proc_describe(const char *procfs_root, int pid, char *user, size_t user_len, char *command,
-                   size_t command_len)
+/* The cache entry for pid, added when absent; NULL when out of memory. */
+static struct described *entry(struct proc_names *c, int pid, bool *fresh)
 {
-    describe_user(procfs_root, pid, user, user_len);
-    describe_command(procfs_root, pid, command, command_len);
+    *fresh = false;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].pid == pid)
+            return &c->v[i];
+    if (c->n == c->cap) {
+        size_t more = c->cap ? c->cap * 2 : 16;
+        struct described *grown = realloc(c->v, more * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        c->v = grown;
+        c->cap = more;
+    }
+    *fresh = true;
+    memset(&c->v[c->n], 0, sizeof(c->v[0]));
+    c->v[c->n].pid = pid;
+    return &c->v[c->n++];
+}
+
+void proc_names_describe(struct proc_names *c, int pid, char *user, size_t user_len, char *command,
+                         size_t command_len)
+{
+    bool fresh;
+    struct described *e = entry(c, pid, &fresh);
+
+    if (!e) {
+        describe_user(c, pid, user, user_len);
+        describe_command(c->root, pid, command, command_len);
+        return;
+    }
+    if (fresh) {
+        describe_user(c, pid, e->user, sizeof(e->user));
+        describe_command(c->root, pid, e->command, sizeof(e->command));
+    }
+    e->seen = true;
+    str_copy(user, e->user, user_len);
+    str_copy(command, e->command, command_len);
 }

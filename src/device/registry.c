@@ -19,26 +19,29 @@
 #define PROC_PID_INIT_INO "4026531836"
 
 const struct backend *const backends[] = {
-    &backend_nvml,
-    &backend_cpu,
-    NULL,
+    &backend_nvml, &backend_amdgpu, &backend_intel, &backend_cpu, NULL,
 };
 
 /* Metrics that do not change while the machine runs; refresh keeps them. */
 #define STATIC_METRICS                                                                             \
     ((UINT64_C(1) << GPUCTL_M_COMPUTE_CAPABILITY) | (UINT64_C(1) << GPUCTL_M_MEMORY_TOTAL) |       \
      (UINT64_C(1) << GPUCTL_M_CLOCK_SM_MAX) | (UINT64_C(1) << GPUCTL_M_CLOCK_MEM_MAX) |            \
-     (UINT64_C(1) << GPUCTL_M_CPU_CORES) | (UINT64_C(1) << GPUCTL_M_CPU_THREADS))
+     (UINT64_C(1) << GPUCTL_M_CPU_CORES) | (UINT64_C(1) << GPUCTL_M_CPU_THREADS) |                 \
+     (UINT64_C(1) << GPUCTL_M_INTEGRATED))
 
 struct opened {
     const struct backend *be;
     void *state;
+    struct gpuctl_backend_status *st;
 };
 
 struct gpuctl {
     struct backend_env env;
     struct gpuctl_system sys;
     struct devlist devs;
+    struct fdinfo_scanner *fdinfo; /* when an open backend reads DRM clients */
+    struct proc_names *names;      /* users and commands of GPU processes */
+    bool host_pids;                /* gpuctl sees the host's PIDs, as NVML reports them */
     size_t gpu_count;
     size_t nopen;
     struct opened open[GPUCTL_MAX_BACKENDS];
@@ -59,6 +62,22 @@ struct devslot *devlist_add(struct devlist *l)
     }
     memset(&l->v[l->n], 0, sizeof(l->v[0]));
     return &l->v[l->n++];
+}
+
+struct gpuctl_process *devslot_process(struct gpuctl_device *d, int pid)
+{
+    struct gpuctl_process *grown;
+
+    for (size_t k = 0; k < d->process_count; k++)
+        if (d->processes[k].pid == pid)
+            return &d->processes[k];
+    grown = realloc(d->processes, (d->process_count + 1) * sizeof(*grown));
+    if (!grown)
+        return NULL;
+    d->processes = grown;
+    memset(&grown[d->process_count], 0, sizeof(grown[0]));
+    grown[d->process_count].pid = pid;
+    return &grown[d->process_count++];
 }
 
 static void devlist_release(struct devlist *l)
@@ -93,10 +112,11 @@ static void env_init(struct gpuctl *g, const struct gpuctl_options *opts)
     g->env = (struct backend_env){g->sysfs_root, g->procfs_root, g->nvml_library, opts->flags};
 }
 
-static int by_pci(const void *a, const void *b)
+/* The runtime's order (PCI order unless the backend says otherwise), then enumeration order. */
+static int by_runtime_order(const void *a, const void *b)
 {
     const struct devslot *x = a, *y = b;
-    int c = pci_compare(&x->pci, &y->pci);
+    int c = x->be->compare ? x->be->compare(x, y) : pci_compare(&x->pci, &y->pci);
 
     if (c)
         return c;
@@ -133,9 +153,10 @@ static bool order_differs(const struct backend *be, const struct devlist *found)
 }
 
 /* Applies one mask variable to order[0..*count), noting in st what it did. */
-static void apply_mask(const struct backend *be, const char *var, const char *value,
-                       const struct devlist *found, struct gpuctl_backend_status *st,
-                       const char **uuids, size_t *step, size_t *order, size_t *count)
+static void apply_mask(const struct backend *be, const struct mask_var *mv, const char *var,
+                       const char *value, const struct devlist *found,
+                       struct gpuctl_backend_status *st, const char **uuids, size_t *step,
+                       size_t *order, size_t *count)
 {
     enum mask_outcome outcome;
     char msg[256];
@@ -143,7 +164,7 @@ static void apply_mask(const struct backend *be, const char *var, const char *va
 
     for (size_t i = 0; i < *count; i++)
         uuids[i] = found->v[order[i]].dev.uuid;
-    outcome = mask_apply(var, value, uuids, *count, step, &n, msg, sizeof(msg));
+    outcome = mask_apply(var, mv->rules, value, uuids, *count, step, &n, msg, sizeof(msg));
     if (outcome == MASK_MIG)
         st->mask_unsupported = true;
     if (msg[0])
@@ -159,6 +180,19 @@ static void apply_mask(const struct backend *be, const char *var, const char *va
         step[i] = order[step[i]];
     memcpy(order, step, n * sizeof(*order));
     *count = n;
+}
+
+/* The variable a mask is read from: its own when set and not empty, else the fallback when
+ * that is set, else its own when set (empty); NULL when neither is set. */
+static const char *mask_source(const struct mask_var *mv)
+{
+    const char *own = getenv(mv->name);
+
+    if (own && *own)
+        return mv->name;
+    if (mv->fallback && getenv(mv->fallback))
+        return mv->fallback;
+    return own ? mv->name : NULL;
 }
 
 /* Applies the backend's masks in turn: each one indexes the devices the previous one left.
@@ -178,10 +212,11 @@ static int apply_masks(const struct gpuctl *g, const struct backend *be,
     for (size_t i = 0; i < found->n; i++)
         order[i] = i;
     *count = found->n;
-    for (const char *const *var = be->masks; var && *var; var++) {
-        const char *value = (g->env.flags & GPUCTL_OPEN_NO_MASKS) ? NULL : getenv(*var);
+    for (const struct mask_var *mv = be->masks; mv && mv->name; mv++) {
+        const char *var = mask_source(mv);
+        const char *value = (g->env.flags & GPUCTL_OPEN_NO_MASKS) || !var ? NULL : getenv(var);
         if (value)
-            apply_mask(be, *var, value, found, st, uuids, step, order, count);
+            apply_mask(be, mv, var, value, found, st, uuids, step, order, count);
     }
 out:
     free(uuids);
@@ -204,24 +239,38 @@ static int enumerate_sorted(const struct backend *be, void *state, struct devlis
             pci_format(&s->pci, s->dev.pci_bus_id, sizeof(s->dev.pci_bus_id));
     }
     if (found->n > 1)
-        qsort(found->v, found->n, sizeof(found->v[0]), by_pci);
+        qsort(found->v, found->n, sizeof(found->v[0]), by_runtime_order);
     return 0;
+}
+
+/* The prefix a backend's devices get: its own, unless an earlier backend that uses it found
+ * devices (masked or not: names must not change with a mask). Backend statuses are in
+ * backends[] order. */
+static const char *prefix_for(const struct gpuctl *g, const struct backend *be)
+{
+    for (size_t k = 0; be->alt_prefix && backends[k] != be && k < g->sys.backend_count; k++)
+        if (backends[k]->device_prefix && g->sys.backends[k].found > 0 &&
+            strcmp(backends[k]->device_prefix, be->device_prefix) == 0)
+            return be->alt_prefix;
+    return be->device_prefix;
 }
 
 /* Moves the visible slots of found, in mask order, into g's list, naming them. */
 static int append_visible(struct gpuctl *g, const struct backend *be, struct devlist *found,
                           const size_t *order, size_t count)
 {
+    const char *prefix = prefix_for(g, be);
+
     for (size_t i = 0; i < count; i++) {
         struct devslot *s = devlist_add(&g->devs);
         if (!s)
             return GPUCTL_ENOMEM;
         *s = found->v[order[i]];
         found->v[order[i]].dev.processes = NULL; /* moved */
-        s->dev.physical_index = be->device_prefix ? (int)order[i] : -1;
-        s->dev.index = be->device_prefix ? (int)i : -1;
-        if (be->device_prefix)
-            snprintf(s->dev.device, sizeof(s->dev.device), "%s:%u", be->device_prefix, (unsigned)i);
+        s->dev.physical_index = prefix ? (int)order[i] : -1;
+        s->dev.index = prefix ? (int)i : -1;
+        if (prefix)
+            snprintf(s->dev.device, sizeof(s->dev.device), "%.16s:%u", prefix, (unsigned)i);
         else
             str_copy(s->dev.device, be->name, sizeof(s->dev.device));
         if (be->vendor != GPUCTL_VENDOR_CPU)
@@ -244,7 +293,12 @@ static int add_backend(struct gpuctl *g, const struct backend *be)
     if (ret)
         return ret == GPUCTL_ENOMEM ? ret : 0; /* not here; st->message says why */
     st->available = true;
-    g->open[g->nopen++] = (struct opened){be, state};
+    g->open[g->nopen++] = (struct opened){be, state, st};
+    if (be->uses_fdinfo && !g->fdinfo) {
+        g->fdinfo = fdinfo_scanner_new(g->env.procfs_root);
+        if (!g->fdinfo)
+            return GPUCTL_ENOMEM;
+    }
     ret = enumerate_sorted(be, state, &found);
     if (!ret) {
         st->found = (unsigned)found.n;
@@ -277,19 +331,18 @@ static bool host_pid_namespace(const char *procfs_root)
 }
 
 /* Fills in who runs each GPU process and what it runs, from procfs. Inside a container the
- * driver's host PIDs name other processes (or none) here, so they stay unknown. */
+ * host PIDs NVML gives name other processes (or none) here, so they stay unknown. */
 static void describe_processes(struct gpuctl *g)
 {
-    if (!host_pid_namespace(g->env.procfs_root)) {
-        log_debug("not in the host's PID namespace: GPU processes' users and commands unknown");
-        return;
-    }
+    proc_names_begin(g->names);
     for (size_t i = 0; i < g->devs.n; i++) {
         struct gpuctl_device *d = &g->devs.v[i].dev;
+        if (g->devs.v[i].be->host_pids && !g->host_pids)
+            continue;
         for (size_t k = 0; k < d->process_count; k++) {
             struct gpuctl_process *p = &d->processes[k];
-            proc_describe(g->env.procfs_root, p->pid, p->user, sizeof(p->user), p->command,
-                          sizeof(p->command));
+            proc_names_describe(g->names, p->pid, p->user, sizeof(p->user), p->command,
+                                sizeof(p->command));
         }
     }
 }
@@ -297,10 +350,13 @@ static void describe_processes(struct gpuctl *g)
 int gpuctl_refresh(struct gpuctl *g)
 {
     struct devslot **mine = calloc(g->devs.n + 1, sizeof(*mine));
+    const struct drm_scan *scan = NULL;
     int ret = 0;
 
     if (!mine)
         return GPUCTL_ENOMEM;
+    if (g->fdinfo)
+        ret = fdinfo_scan(g->fdinfo, &scan); /* once for every device of every DRM backend */
     for (size_t i = 0; i < g->devs.n; i++) {
         struct gpuctl_device *d = &g->devs.v[i].dev;
         free(d->processes);
@@ -310,11 +366,14 @@ int gpuctl_refresh(struct gpuctl *g)
     }
     for (size_t b = 0; b < g->nopen && !ret; b++) {
         size_t n = 0;
+        if (g->open[b].be->uses_fdinfo && scan)
+            g->open[b].st->processes_hidden = scan->unreadable > 0;
         for (size_t i = 0; i < g->devs.n; i++)
             if (g->devs.v[i].be == g->open[b].be)
                 mine[n++] = &g->devs.v[i];
         if (n)
-            ret = g->open[b].be->refresh(g->open[b].state, mine, n);
+            ret = g->open[b].be->refresh(g->open[b].state, mine, n,
+                                         g->open[b].be->uses_fdinfo ? scan : NULL);
     }
     free(mine);
     if (!ret && !(g->env.flags & GPUCTL_OPEN_NO_PROCESSES))
@@ -330,6 +389,15 @@ int gpuctl_new(const struct gpuctl_options *opts, struct gpuctl **out)
     if (!g)
         return GPUCTL_ENOMEM;
     env_init(g, opts);
+    g->names = proc_names_new(g->env.procfs_root);
+    if (!g->names) {
+        free(g);
+        return GPUCTL_ENOMEM;
+    }
+    g->host_pids = host_pid_namespace(g->env.procfs_root);
+    if (!g->host_pids)
+        log_debug("not in the host's PID namespace: NVIDIA processes' users and commands unknown");
+
     if (gethostname(g->sys.hostname, sizeof(g->sys.hostname)) != 0)
         g->sys.hostname[0] = '\0';
     g->sys.hostname[sizeof(g->sys.hostname) - 1] = '\0';
@@ -352,6 +420,9 @@ void gpuctl_free(struct gpuctl *g)
     devlist_release(&g->devs);
     for (size_t b = g->nopen; b-- > 0;)
         g->open[b].be->close(g->open[b].state);
+    fdinfo_scanner_free(g->fdinfo);
+    proc_names_free(g->names);
+
     free(g);
 }
 

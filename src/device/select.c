@@ -7,6 +7,7 @@
 
 #include <gpuctl/gpuctl.h>
 
+#include "device/pci.h"
 #include "device/select.h"
 #include "util/banned.h"
 #include "util/size.h"
@@ -42,6 +43,23 @@ static void explain_hidden(const struct gpuctl *g, char *buf, size_t len)
             str_appendf(buf, len, "; %s", sys->backends[b].message);
 }
 
+/* The names that choose among GPUs rather than naming one: the device groups. */
+static const char *const groups[] = {"cuda", "rocm", "xpu"};
+
+static bool is_group(const char *spec)
+{
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+        if (strcmp(spec, groups[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Whether a device's name is "<prefix>:N". */
+static bool in_group(const struct gpuctl_device *d, const char *prefix, size_t len)
+{
+    return strncmp(d->device, prefix, len) == 0 && d->device[len] == ':';
+}
+
 /* Parses "N" made only of digits (saturating at LONG_MAX); returns -1 otherwise. */
 static long parse_index(const char *s)
 {
@@ -57,21 +75,22 @@ static long parse_index(const char *s)
     return v;
 }
 
-static int find_by_index(const struct gpuctl *g, const char *spec, const char *prefix,
-                         const struct gpuctl_device **out, char *msg, size_t len)
+/* Finds "<group>:N". */
+static int find_by_index(const struct gpuctl *g, const char *spec, const struct gpuctl_device **out,
+                         char *msg, size_t len)
 {
-    long want = parse_index(spec + strlen(prefix) + 1);
+    size_t plen = (size_t)(strchr(spec, ':') - spec);
+    long want = parse_index(spec + plen + 1);
     char have[512];
 
     if (want < 0) {
-        snprintf(msg, len, "'%s' is not a device: after '%s:' comes a GPU index such as %s:0", spec,
-                 prefix, prefix);
+        snprintf(msg, len, "'%s' is not a device: after '%.*s:' comes a GPU index such as %.*s:0",
+                 spec, (int)plen, spec, (int)plen, spec);
         return GPUCTL_EINVAL;
     }
     for (size_t i = 0; i < gpuctl_device_count(g); i++) {
         const struct gpuctl_device *d = gpuctl_device_at(g, i);
-        if (d->index == want && str_starts_with(d->device, prefix) &&
-            d->device[strlen(prefix)] == ':') {
+        if (d->index == want && in_group(d, spec, plen)) {
             *out = d;
             return 0;
         }
@@ -108,6 +127,23 @@ static int find_by_uuid(const struct gpuctl *g, const char *spec, const struct g
     return GPUCTL_ENOENT;
 }
 
+/* Finds a GPU by its PCI address ("0000:03:00.0" or "03:00.0"); false when none has it. */
+static bool find_by_pci(const struct gpuctl *g, const char *spec, const struct gpuctl_device **out)
+{
+    struct pci_addr want, have;
+
+    if (pci_parse(spec, &want) != 0)
+        return false;
+    for (size_t i = 0; i < gpuctl_device_count(g); i++) {
+        const struct gpuctl_device *d = gpuctl_device_at(g, i);
+        if (pci_parse(d->pci_bus_id, &have) == 0 && pci_compare(&want, &have) == 0) {
+            *out = d;
+            return true;
+        }
+    }
+    return false;
+}
+
 int gpuctl_device_find(const struct gpuctl *g, const char *spec, const struct gpuctl_device **out,
                        char *msg, size_t msg_len)
 {
@@ -126,14 +162,20 @@ int gpuctl_device_find(const struct gpuctl *g, const char *spec, const struct gp
             }
         }
     }
-    if (str_starts_with(spec, "cuda:"))
-        return find_by_index(g, spec, "cuda", out, msg, msg_len);
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+        if (str_starts_with(spec, groups[i]) && spec[strlen(groups[i])] == ':')
+            return find_by_index(g, spec, out, msg, msg_len);
     if (str_starts_with(spec, "GPU-") || str_starts_with(spec, "gpu-"))
         return find_by_uuid(g, spec, out, msg, msg_len);
-    if (strcmp(spec, "cuda") == 0 || strcmp(spec, "auto") == 0)
-        snprintf(msg, msg_len, "'%s' chooses among GPUs rather than naming one: give cuda:N", spec);
+    if (find_by_pci(g, spec, out))
+        return 0;
+    if (is_group(spec) || strcmp(spec, "auto") == 0)
+        snprintf(msg, msg_len, "'%s' chooses among GPUs rather than naming one: give %s:N", spec,
+                 strcmp(spec, "auto") == 0 ? "cuda" : spec);
     else
-        snprintf(msg, msg_len, "unknown device '%s': use auto, cuda, cuda:N, cpu or a GPU UUID",
+        snprintf(msg, msg_len,
+                 "unknown device '%s': use auto, cuda, cuda:N, rocm:N, xpu:N, cpu, a "
+                 "GPU UUID or a PCI address",
                  spec);
     return GPUCTL_EINVAL;
 }
@@ -219,19 +261,26 @@ static int all_gpus(const struct gpuctl *g, const struct gpuctl_select_request *
                     const char *spec, unsigned count, struct gpuctl_selection *sel,
                     const struct gpuctl_device **cand, size_t *ncand)
 {
+    bool any = strcmp(spec, "auto") == 0;
     char have[512];
 
-    for (size_t i = 0; i < gpuctl_device_count(g); i++)
-        if (gpuctl_device_at(g, i)->vendor != GPUCTL_VENDOR_CPU)
-            cand[(*ncand)++] = gpuctl_device_at(g, i);
+    for (size_t i = 0; i < gpuctl_device_count(g); i++) {
+        const struct gpuctl_device *d = gpuctl_device_at(g, i);
+        if (d->vendor != GPUCTL_VENDOR_CPU && (any || in_group(d, spec, strlen(spec))))
+            cand[(*ncand)++] = d;
+    }
     if (*ncand == 0 && mask_unsupported(g, sel->message, sizeof(sel->message)))
         return GPUCTL_ENODEV;
     if (*ncand == 0 && strcmp(spec, "auto") == 0 && count == 1 && !has_constraints(req))
         return gpuctl_device_find(g, "cpu", &cand[(*ncand)++], sel->message, sizeof(sel->message));
     if (*ncand == 0) {
-        snprintf(sel->message, sizeof(sel->message),
-                 "no GPU to choose from: this machine has no "
-                 "GPUs");
+        describe_gpus(g, have, sizeof(have));
+        if (any || gpuctl_gpu_count(g) == 0)
+            snprintf(sel->message, sizeof(sel->message),
+                     "no GPU to choose from: this machine has no GPUs");
+        else
+            snprintf(sel->message, sizeof(sel->message),
+                     "no %s GPU to choose from: this machine has %s", spec, have);
         explain_hidden(g, sel->message, sizeof(sel->message));
         return GPUCTL_ENODEV;
     }
@@ -256,7 +305,7 @@ static int candidates(const struct gpuctl *g, const struct gpuctl_select_request
     int ret;
 
     *ncand = 0;
-    if (strcmp(spec, "auto") == 0 || strcmp(spec, "cuda") == 0)
+    if (strcmp(spec, "auto") == 0 || is_group(spec))
         return all_gpus(g, req, spec, count, sel, cand, ncand);
     ret = gpuctl_device_find(g, spec, &one, sel->message, sizeof(sel->message));
     if (ret)
@@ -279,6 +328,35 @@ static int candidates(const struct gpuctl *g, const struct gpuctl_select_request
     return 0;
 }
 
+/* A job's GPUs come from one runtime: keeps, of the ranked fits, those of the first group (by
+ * its best GPU) that has count of them; else those of the group with the most. */
+static void keep_one_group(const struct gpuctl_device **fit, size_t *nfit, unsigned count)
+{
+    size_t best = 0, best_n = 0;
+
+    for (size_t i = 0; i < *nfit; i++) {
+        size_t len = (size_t)(strchr(fit[i]->device, ':') - fit[i]->device), n = 0;
+        for (size_t k = 0; k < *nfit; k++)
+            n += in_group(fit[k], fit[i]->device, len);
+        if (n > best_n) {
+            best = i;
+            best_n = n;
+        }
+        if (n >= count)
+            break;
+    }
+    if (best_n == *nfit)
+        return;
+    {
+        const char *group = fit[best]->device;
+        size_t len = (size_t)(strchr(group, ':') - group), kept = 0;
+        for (size_t k = 0; k < *nfit; k++)
+            if (in_group(fit[k], group, len))
+                fit[kept++] = fit[k];
+        *nfit = kept;
+    }
+}
+
 /* Sorts the fitting candidates best first into sel and lists the others with their reasons. */
 static void rank_into(const struct gpuctl_select_request *req, const struct gpuctl_device **cand,
                       size_t ncand, unsigned count, struct gpuctl_selection *sel, size_t *nfit)
@@ -299,6 +377,8 @@ static void rank_into(const struct gpuctl_select_request *req, const struct gpuc
         }
     }
     qsort(cand, *nfit, sizeof(cand[0]), rank);
+    if (count > 1)
+        keep_one_group(cand, nfit, count);
     sel->count = *nfit < count ? *nfit : count;
     memcpy(sel->devices, cand, sel->count * sizeof(cand[0]));
 }

@@ -35,23 +35,27 @@ static int open_under(const char *root, const char *rel)
     return fd;
 }
 
-/* Reads until EOF or until cap bytes; returns bytes read or GPUCTL_EIO. */
+/* Reads until cap bytes or the end; returns bytes read or GPUCTL_EIO. procfs and sysfs files
+ * give all they have in one read, so a short read is the end: no second read to learn it. */
 static ssize_t read_up_to(int fd, char *buf, size_t cap)
 {
     size_t got = 0;
 
     while (got < cap) {
-        ssize_t n = read(fd, buf + got, cap - got);
+        size_t want = cap - got;
+        ssize_t n = read(fd, buf + got, want);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return GPUCTL_EIO;
-        if (n == 0)
-            break;
         got += (size_t)n;
+        if ((size_t)n < want)
+            break;
     }
+
     return (ssize_t)got;
 }
+
 
 int fs_read(const char *root, const char *rel, char *buf, size_t len)
 {

@@ -104,6 +104,8 @@ static void spawn(struct run *r, const char *stdout_path, const char *machine,
     else
         env_put(env, &n, xstrdup_printf("FAKE_NVML_FIXTURE=%s/nvml/%s.json", FIXTURES, machine));
     env_put(env, &n, xstrdup_printf("GPUCTL_PROCFS_ROOT=%s/procfs/workstation", FIXTURES));
+    /* A sysfs without GPUs, so the machine running the tests adds no AMD or Intel GPU. */
+    env_put(env, &n, xstrdup_printf("GPUCTL_SYSFS_ROOT=%s/sysfs/none", FIXTURES));
     for (const char *const *e = extra; e && *e; e++)
         env_put(env, &n, xstrdup_printf("%s", *e));
 

@@ -15,7 +15,7 @@ struct run {
  * options of this process, and:
  *   LD_LIBRARY_PATH=<fake NVML dir>/current, FAKE_NVML_FIXTURE=<fixtures>/nvml/<machine>.json
  *   (machine may also be an absolute path to a fixture), GPUCTL_PROCFS_ROOT=<fixtures>/procfs/
- *   workstation
+ *   workstation, GPUCTL_SYSFS_ROOT=<fixtures>/sysfs/none (no AMD or Intel GPU)
  * then the "NAME=VALUE" entries of env (NULL-terminated; may be NULL), which override those.
  * Fails the test when gpuctl cannot be started.
  */

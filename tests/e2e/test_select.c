@@ -109,7 +109,8 @@ static void json_output(void **state)
     run_gpuctl(&r, "gpu8-mixed", pci_order(NULL), ARGS("select", "-n", "2", "--json"));
     assert_int_equal(r.status, 0);
     v = run_json(&r);
-    assert_json_str(v, "cuda_visible_devices", "0,1");
+    assert_json_str(v, "visible_devices", "0,1");
+    assert_json_str(v, "variable", "CUDA_VISIBLE_DEVICES");
     assert_json_str(v, "precision", "bf16-mixed");
     d = json_array_get(json_object_get(v, "devices"), 1);
     assert_json_str(d, "device", "cuda:1");
@@ -170,7 +171,7 @@ static void cpu_device(void **state)
     run_gpuctl(&r, "no-driver", NULL, ARGS("select", "--json"));
     v = run_json(&r);
     assert_json_str(json_array_get(json_object_get(v, "devices"), 0), "device", "cpu");
-    assert_json_str(v, "cuda_visible_devices", "");
+    assert_json_str(v, "visible_devices", "");
     assert_json_str(v, "precision", "32-true");
     json_decref(v);
     run_release(&r);
@@ -226,8 +227,8 @@ static void bad_input_exits_2_naming_what_exists(void **state)
     assert_non_null(strstr(err, "--max-utilization needs a percentage from 0 to 100, got '101'"));
     free(err);
     err = expect_error("gpu2", NULL, ARGS("select", "--device", "tpu:0"), 2);
-    assert_non_null(
-        strstr(err, "unknown device 'tpu:0': use auto, cuda, cuda:N, cpu or a GPU UUID"));
+    assert_non_null(strstr(err, "unknown device 'tpu:0': use auto, cuda, cuda:N, rocm:N, xpu:N, "
+                                "cpu, a GPU UUID or a PCI address"));
     free(err);
     err = expect_error("gpu2", NULL, ARGS("select", "--device", "cuda:1", "-n", "2"), 2);
     assert_non_null(strstr(err, "cuda:1 is one device but 2 were asked for"));
@@ -293,7 +294,7 @@ static void a_gpu_without_uuid_cannot_be_printed_as_one(void **state)
                      ARGS("select", "--type", "A100", "--format", "uuid", "--device", "cuda:1"), 1);
 
     (void)state;
-    assert_non_null(strstr(err, "cuda:1 reports no UUID, so it cannot be named by UUID"));
+    assert_non_null(strstr(err, "cuda:1 has no UUID its runtime's mask takes"));
     free(err);
 }
 

@@ -14,7 +14,8 @@ pc=$(find "$prefix" -name gpuctl.pc)
 export PKG_CONFIG_PATH=$(dirname "$pc")
 cc -std=c11 -Wall -Werror $extra "$here/app.c" $(pkg-config --cflags --libs gpuctl) -o "$prefix/app"
 out=$(LD_LIBRARY_PATH="$(pkg-config --variable=libdir gpuctl):$fake/current" \
-      FAKE_NVML_FIXTURE="$fixtures/nvml/gpu2.json" "$prefix/app")
+      FAKE_NVML_FIXTURE="$fixtures/nvml/gpu2.json" GPUCTL_SYSFS_ROOT="$fixtures/sysfs/none" \
+      "$prefix/app")
 echo "$out"
 [ "$out" = "use cuda:0 at bf16-mixed
 8 GiB free on cuda:0" ]

@@ -23,6 +23,7 @@ static int use_workstation(void **state)
     setenv("GPUCTL_NVML_LIBRARY", FAKE_NVML_DIR "/current/libnvidia-ml.so.1", 1);
     setenv("FAKE_NVML_FIXTURE", FIXTURES "/nvml/gpu2.json", 1);
     setenv("GPUCTL_PROCFS_ROOT", FIXTURES "/procfs/workstation", 1);
+    setenv("GPUCTL_SYSFS_ROOT", FIXTURES "/sysfs/none", 1);
     unsetenv("CUDA_VISIBLE_DEVICES");
     return 0;
 }

@@ -27,8 +27,8 @@ static struct outcome apply(const char *value, size_t n)
     struct outcome o;
 
     memset(&o, 0xff, sizeof(o.order));
-    o.result = mask_apply("CUDA_VISIBLE_DEVICES", value, uuids, n, o.order, &o.count, o.msg,
-                          sizeof(o.msg));
+    o.result = mask_apply("CUDA_VISIBLE_DEVICES", &mask_cuda, value, uuids, n, o.order, &o.count,
+                          o.msg, sizeof(o.msg));
     return o;
 }
 

@@ -1,0 +1,372 @@
+/* amdgpu.c: the AMD backend: GPUs bound to amdgpu, read from sysfs, hwmon, the KFD topology and
+ * DRM fdinfo; nothing from ROCm is needed (Documentation/gpu/amdgpu/). */
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device/backend.h"
+#include "device/drm.h"
+#include "device/sysfs.h"
+#include "util/banned.h"
+#include "util/fs.h"
+#include "util/str.h"
+
+#define AMD_VENDOR 0x1002
+
+/* Names and architectures of common parts, for cards without a product_name file (consumer
+ * boards have no FRU EEPROM) and kernels without a KFD topology. From libdrm's amdgpu.ids. */
+static const struct amd_part {
+    unsigned device;
+    const char *name;
+    const char *arch;
+} amd_parts[] = {
+    {0x744c, "AMD Radeon RX 7900 XTX", "gfx1100"},
+    {0x7448, "AMD Radeon PRO W7900", "gfx1100"},
+    {0x7480, "AMD Radeon RX 7600", "gfx1102"},
+    {0x73bf, "AMD Radeon RX 6900 XT", "gfx1030"},
+    {0x73df, "AMD Radeon RX 6700 XT", "gfx1031"},
+    {0x7408, "AMD Instinct MI250X", "gfx90a"},
+    {0x740c, "AMD Instinct MI250X / MI250", "gfx90a"},
+    {0x740f, "AMD Instinct MI210", "gfx90a"},
+    {0x738c, "AMD Instinct MI100", "gfx908"},
+    {0x66a1, "AMD Instinct MI60 / MI50", "gfx906"},
+    {0x74a1, "AMD Instinct MI300X", "gfx942"},
+    {0x74a0, "AMD Instinct MI300A", "gfx942"},
+    {0x74a5, "AMD Instinct MI325X", "gfx942"},
+};
+
+/* What the backend keeps per card: the card, and which of its sensor files exist, learned once
+ * so that a refresh reads only values. */
+struct amd_dev {
+    struct drm_card card;
+    char temp_edge[16], temp_junction[16]; /* "temp1_input", or "" without that sensor */
+    const char *power;                     /* "power1_average", "power1_input" or NULL */
+    bool has_fan, has_pwm;
+    uint64_t pwm_max;
+};
+
+struct amd_state {
+    const char *sysfs;
+    unsigned flags;
+    struct amd_dev *devs;
+    size_t n;
+};
+
+static const struct amd_part *find_part(unsigned device)
+{
+    for (size_t i = 0; i < sizeof(amd_parts) / sizeof(amd_parts[0]); i++)
+        if (amd_parts[i].device == device)
+            return &amd_parts[i];
+    return NULL;
+}
+
+/* gfx_target_version (major * 10000 + minor * 100 + stepping) as the target name: 90010 is
+ * gfx90a, 110000 gfx1100 (kfd_device.c). */
+static void gfx_name(unsigned long v, char *buf, size_t len)
+{
+    snprintf(buf, len, "gfx%u%x%x", (unsigned)(v / 10000 % 100), (unsigned)(v / 100 % 100),
+             (unsigned)(v % 100));
+}
+
+/* Reads "key value" from a KFD properties text. */
+static bool kfd_property(const char *props, const char *key, unsigned long *out)
+{
+    size_t klen = strlen(key);
+
+    for (const char *line = props; line && *line;) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
+            return sscanf(line + klen + 1, "%lu", out) == 1;
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return false;
+}
+
+/* Finds the card's KFD node (domain and location_id = bus << 8 | devfn) and takes its gfx
+ * target and whether it is an APU (CPU cores and SIMDs in one node). */
+static void read_kfd(const char *root, struct gpuctl_device *d, const struct pci_addr *pci)
+{
+    char path[1100], rel[160], props[4096];
+    unsigned long domain, location, gfx, cpus, simds;
+    struct dirent *e;
+    DIR *dir;
+
+    if (fs_join(path, sizeof(path), root, "class/kfd/kfd/topology/nodes") != 0)
+        return;
+    dir = opendir(path);
+    if (!dir)
+        return;
+    while ((e = readdir(dir))) {
+        snprintf(rel, sizeof(rel), "class/kfd/kfd/topology/nodes/%.32s", e->d_name);
+        if (e->d_name[0] == '.' || !sysfs_str(root, rel, "properties", props, sizeof(props)) ||
+            !kfd_property(props, "domain", &domain) ||
+            !kfd_property(props, "location_id", &location) || domain != pci->domain ||
+            (location & 0xffff) != (pci->bus << 8 | pci->device << 3 | pci->function))
+            continue;
+        if (kfd_property(props, "gfx_target_version", &gfx) && gfx)
+            gfx_name(gfx, d->arch, sizeof(d->arch));
+        if (kfd_property(props, "cpu_cores_count", &cpus) &&
+            kfd_property(props, "simd_count", &simds))
+            DEV_SET(d, integrated, GPUCTL_M_INTEGRATED, cpus > 0 && simds > 0);
+        break;
+    }
+    closedir(dir);
+}
+
+/* Parses a pp_dpm_* table ("0: 500Mhz", "1: 1700Mhz *", "S: 19Mhz *"): the level marked '*' is
+ * the current clock, the highest the maximum. Returns false when no line parses. */
+static bool dpm_clocks(const char *root, const char *dir, const char *file, unsigned *cur,
+                       unsigned *max, bool *has_cur)
+{
+    char text[1024];
+    bool any = false;
+
+    *has_cur = false;
+    *max = 0;
+    if (!sysfs_str(root, dir, file, text, sizeof(text)))
+        return false;
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n'), *colon = strchr(line, ':'), *end;
+        unsigned long mhz;
+        if (nl)
+            *nl = '\0';
+        mhz = colon ? strtoul(colon + 1, &end, 10) : 0;
+        if (colon && end != colon + 1 && strncasecmp(end, "Mhz", 3) == 0) {
+            any = true;
+            *max = mhz > *max ? (unsigned)mhz : *max;
+            if (strchr(end, '*')) {
+                *cur = (unsigned)mhz;
+                *has_cur = true;
+            }
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    return any;
+}
+
+/* Finds the card's sensors by their labels (edge, junction, mem) and files. */
+static void find_sensors(const char *root, struct amd_dev *a)
+{
+    char name[24], label[24];
+
+    if (!a->card.hwmon[0])
+        return; /* some laptops and the MI250 have no hwmon */
+    for (int i = 1; i <= 4; i++) {
+        snprintf(name, sizeof(name), "temp%d_label", i);
+        if (!sysfs_str(root, a->card.hwmon, name, label, sizeof(label)))
+            str_copy(label, i == 1 ? "edge" : "", sizeof(label));
+        snprintf(name, sizeof(name), "temp%d_input", i);
+        if (strcmp(label, "edge") == 0 && sysfs_exists(root, a->card.hwmon, name))
+            str_copy(a->temp_edge, name, sizeof(a->temp_edge));
+        else if (strcmp(label, "junction") == 0 && sysfs_exists(root, a->card.hwmon, name))
+            str_copy(a->temp_junction, name, sizeof(a->temp_junction));
+    }
+    a->power = sysfs_exists(root, a->card.hwmon, "power1_average") ? "power1_average"
+               : sysfs_exists(root, a->card.hwmon, "power1_input") ? "power1_input"
+                                                                   : NULL;
+    a->has_fan = sysfs_exists(root, a->card.hwmon, "fan1_input");
+    a->has_pwm = sysfs_u64(root, a->card.hwmon, "pwm1_max", &a->pwm_max) && a->pwm_max > 0 &&
+                 sysfs_exists(root, a->card.hwmon, "pwm1");
+}
+
+static void read_identity(const struct amd_state *s, struct amd_dev *a, struct gpuctl_device *d)
+{
+    uint64_t total;
+    const struct amd_part *part = find_part(a->card.device_id);
+    char id[40];
+    unsigned cur, max;
+    bool has_cur;
+
+    d->vendor = GPUCTL_VENDOR_AMD;
+    str_copy(d->pci_bus_id, a->card.slot, sizeof(d->pci_bus_id));
+    if (!sysfs_str(s->sysfs, a->card.device, "product_name", d->name, sizeof(d->name))) {
+        if (part)
+            str_copy(d->name, part->name, sizeof(d->name));
+        else
+            snprintf(d->name, sizeof(d->name), "AMD GPU 0x%04x", a->card.device_id);
+    }
+    /* ROCm names a GPU "GPU-" and its unique_id in capitals; without one, the PCI address. */
+    if (sysfs_str(s->sysfs, a->card.device, "unique_id", id, sizeof(id))) {
+        snprintf(d->uuid, sizeof(d->uuid), "GPU-%s", id);
+        for (char *p = d->uuid + 4; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+    } else {
+        str_copy(d->uuid, a->card.slot, sizeof(d->uuid));
+    }
+    read_kfd(s->sysfs, d, &a->card.pci);
+    if (!d->arch[0] && part)
+        str_copy(d->arch, part->arch, sizeof(d->arch));
+    if (dpm_clocks(s->sysfs, a->card.device, "pp_dpm_sclk", &cur, &max, &has_cur))
+        DEV_SET(d, clock_sm_max_mhz, GPUCTL_M_CLOCK_SM_MAX, max);
+    if (dpm_clocks(s->sysfs, a->card.device, "pp_dpm_mclk", &cur, &max, &has_cur))
+        DEV_SET(d, clock_mem_max_mhz, GPUCTL_M_CLOCK_MEM_MAX, max);
+    if (sysfs_u64(s->sysfs, a->card.device, "mem_info_vram_total", &total))
+        DEV_SET(d, memory_total_bytes, GPUCTL_M_MEMORY_TOTAL, total);
+    find_sensors(s->sysfs, a);
+}
+
+static int amd_open(const struct backend_env *env, struct gpuctl_system *sys, void **state,
+                    struct gpuctl_backend_status *st)
+{
+    static const char *const drivers[] = {"amdgpu", NULL};
+    struct amd_state *s = calloc(1, sizeof(*s));
+    struct drm_card *cards = NULL;
+    size_t n = 0;
+    int ret;
+
+    (void)sys;
+    if (!s)
+        return GPUCTL_ENOMEM;
+    ret = drm_cards(env->sysfs_root, AMD_VENDOR, drivers, &cards, &n);
+    (void)st; /* no AMD GPU is nothing to explain */
+    if (ret || n == 0) {
+        free(s);
+        free(cards);
+        return ret ? ret : GPUCTL_ENODEV;
+    }
+    s->sysfs = env->sysfs_root;
+    s->flags = env->flags;
+    s->n = n;
+    s->devs = calloc(n, sizeof(*s->devs));
+    if (!s->devs) {
+        free(cards);
+        free(s);
+        return GPUCTL_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        s->devs[i].card = cards[i];
+    free(cards);
+    *state = s;
+    return 0;
+}
+
+static int amd_enumerate(void *state, struct devlist *out)
+{
+    struct amd_state *s = state;
+
+    for (size_t i = 0; i < s->n; i++) {
+        struct devslot *slot = devlist_add(out);
+        if (!slot)
+            return GPUCTL_ENOMEM;
+        slot->handle = &s->devs[i];
+        read_identity(s, &s->devs[i], &slot->dev);
+    }
+    return 0;
+}
+
+/* Millidegrees from the edge and junction sensors. */
+static void read_temperatures(const char *root, const struct amd_dev *a, struct gpuctl_device *d)
+{
+    int64_t mc;
+
+    if (a->temp_edge[0] && sysfs_s64(root, a->card.hwmon, a->temp_edge, &mc))
+        DEV_SET(d, temperature_c, GPUCTL_M_TEMPERATURE, (int)(mc / 1000));
+    if (a->temp_junction[0] && sysfs_s64(root, a->card.hwmon, a->temp_junction, &mc))
+        DEV_SET(d, temperature_junction_c, GPUCTL_M_TEMPERATURE_JUNCTION, (int)(mc / 1000));
+    if (!gpuctl_device_has(d, GPUCTL_M_TEMPERATURE) &&
+        gpuctl_device_has(d, GPUCTL_M_TEMPERATURE_JUNCTION)) /* MI300 hides edge */
+        DEV_SET(d, temperature_c, GPUCTL_M_TEMPERATURE, d->temperature_junction_c);
+}
+
+/* Power (power1_average, else power1_input) and its cap, in µW; fan duty and speed. */
+static void read_power_and_fan(const char *root, const struct amd_dev *a, struct gpuctl_device *d)
+{
+    const char *hwmon = a->card.hwmon;
+    uint64_t uw = 0, cap = 0, pwm, rpm;
+    bool has_power;
+
+    if (!hwmon[0])
+        return;
+    has_power = a->power && sysfs_u64(root, hwmon, a->power, &uw);
+    /* The second die of an MI250X reports 0 W and a 0 W cap: it does not own the sensor. */
+    if (sysfs_u64(root, hwmon, "power1_cap", &cap) && cap > 0) {
+        DEV_SET(d, power_limit_mw, GPUCTL_M_POWER_LIMIT, (unsigned)(cap / 1000));
+        if (has_power)
+            DEV_SET(d, power_draw_mw, GPUCTL_M_POWER_DRAW, (unsigned)(uw / 1000));
+    } else if (has_power && uw > 0) {
+        DEV_SET(d, power_draw_mw, GPUCTL_M_POWER_DRAW, (unsigned)(uw / 1000));
+    }
+    if (a->has_pwm && sysfs_u64(root, hwmon, "pwm1", &pwm) && pwm <= a->pwm_max)
+        DEV_SET(d, fan_percent, GPUCTL_M_FAN,
+                (unsigned)((pwm * 100 + a->pwm_max / 2) / a->pwm_max));
+    if (a->has_fan && sysfs_u64(root, hwmon, "fan1_input", &rpm))
+        DEV_SET(d, fan_rpm, GPUCTL_M_FAN_RPM, (unsigned)rpm);
+}
+
+static void read_memory_and_load(const char *root, const char *dev, struct gpuctl_device *d)
+{
+    uint64_t used;
+    unsigned busy, mem_busy;
+    unsigned cur, max;
+    bool has_cur;
+
+    if (gpuctl_device_has(d, GPUCTL_M_MEMORY_TOTAL) &&
+        sysfs_u64(root, dev, "mem_info_vram_used", &used) && used <= d->memory_total_bytes) {
+        DEV_SET(d, memory_used_bytes, GPUCTL_M_MEMORY_USED, used);
+        DEV_SET(d, memory_free_bytes, GPUCTL_M_MEMORY_FREE, d->memory_total_bytes - used);
+    }
+    if (sysfs_percent(root, dev, "gpu_busy_percent", &busy))
+        DEV_SET(d, utilization_gpu_percent, GPUCTL_M_UTIL_GPU, busy);
+    if (sysfs_percent(root, dev, "mem_busy_percent", &mem_busy))
+        DEV_SET(d, utilization_memory_percent, GPUCTL_M_UTIL_MEMORY, mem_busy);
+    if (dpm_clocks(root, dev, "pp_dpm_sclk", &cur, &max, &has_cur) && has_cur)
+        DEV_SET(d, clock_sm_mhz, GPUCTL_M_CLOCK_SM, cur);
+    if (dpm_clocks(root, dev, "pp_dpm_mclk", &cur, &max, &has_cur) && has_cur)
+        DEV_SET(d, clock_mem_mhz, GPUCTL_M_CLOCK_MEM, cur);
+}
+
+static int amd_refresh(void *state, struct devslot *const *slots, size_t n,
+                       const struct drm_scan *scan)
+{
+    const struct amd_state *s = state;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct amd_dev *a = slots[i]->handle;
+        struct gpuctl_device *d = &slots[i]->dev;
+        unsigned util;
+        bool oom;
+
+        read_memory_and_load(s->sysfs, a->card.device, d);
+        read_temperatures(s->sysfs, a, d);
+        read_power_and_fan(s->sysfs, a, d);
+
+        fdinfo_device_processes(scan, &a->card.pci, "amdgpu",
+                                !(s->flags & GPUCTL_OPEN_NO_PROCESSES), d, &util, &oom);
+        if (oom)
+            return GPUCTL_ENOMEM;
+    }
+    return 0;
+}
+
+static void amd_close(void *state)
+{
+    struct amd_state *s = state;
+
+    if (!s)
+        return;
+    free(s->devs);
+    free(s);
+}
+
+/* ROCr masks first; HIP then indexes what is left, reading CUDA_VISIBLE_DEVICES when
+ * HIP_VISIBLE_DEVICES is not set (ROCm/clr rocdevice.cpp). */
+static const struct mask_var amd_masks[] = {
+    {"ROCR_VISIBLE_DEVICES", NULL, &mask_rocr},
+    {"HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", &mask_hip},
+    {NULL, NULL, NULL},
+};
+
+const struct backend backend_amdgpu = {
+    .name = "amd",
+    .vendor = GPUCTL_VENDOR_AMD,
+    .device_prefix = "cuda", /* PyTorch on ROCm */
+    .alt_prefix = "rocm",
+    .masks = amd_masks,
+    .uses_fdinfo = true,
+    .open = amd_open,
+    .enumerate = amd_enumerate,
+    .refresh = amd_refresh,
+    .close = amd_close,
+};

@@ -1,0 +1,281 @@
+/* test_samples.c: what needs two samples: per-process and per-GPU utilization from DRM engine
+ * time and cycles, and Intel power from its energy counter, on copies of the fixture trees whose
+ * counters move between gpuctl_new() and gpuctl_refresh(). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <gpuctl/gpuctl.h>
+
+struct machine {
+    char dir[64];
+    char sysfs[128], procfs[128];
+    struct gpuctl *g;
+};
+
+/* Copies a fixture machine into a temporary directory and opens it. */
+static void open_copy(struct machine *m, const char *name)
+{
+    struct gpuctl_options opts = {.nvml_library = "/nonexistent/libnvidia-ml.so.1"};
+    char cmd[512];
+
+    snprintf(m->dir, sizeof(m->dir), "/tmp/gpuctl-samples-XXXXXX");
+    assert_non_null(mkdtemp(m->dir));
+    assert_int_equal(chmod(m->dir, 0755), 0);
+    snprintf(m->sysfs, sizeof(m->sysfs), "%s/sysfs", m->dir);
+    snprintf(m->procfs, sizeof(m->procfs), "%s/procfs", m->dir);
+    snprintf(cmd, sizeof(cmd), "cp -a %s/sysfs/%s %s && cp -a %s/procfs/%s %s", FIXTURES, name,
+             m->sysfs, FIXTURES, name, m->procfs);
+    assert_int_equal(system(cmd), 0);
+    opts.sysfs_root = m->sysfs;
+    opts.procfs_root = m->procfs;
+    assert_int_equal(gpuctl_new(&opts, &m->g), 0);
+}
+
+static void close_copy(struct machine *m)
+{
+    char cmd[128];
+
+    gpuctl_free(m->g);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", m->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Replaces the one occurrence of `from` in the file at <root>/<rel> with `to`. */
+static void edit(const char *root, const char *rel, const char *from, const char *to)
+{
+    char path[256], text[8192], *at;
+    size_t n;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    at = strstr(text, from);
+    if (!at)
+        fail_msg("%s does not hold '%s'", path, from);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    fclose(f);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
+
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static const struct gpuctl_process *find_process(const struct gpuctl_device *d, int pid)
+{
+    for (size_t i = 0; i < d->process_count; i++)
+        if (d->processes[i].pid == pid)
+            return &d->processes[i];
+    fail_msg("pid %d is not on %s", pid, d->device);
+    return NULL;
+}
+
+static void engine_time_over_wall_time(void **state)
+{
+    struct machine m;
+    const struct gpuctl_device *d;
+    const struct gpuctl_process *p;
+
+    (void)state;
+    open_copy(&m, "rx7900xtx");
+    d = gpuctl_device_at(m.g, 0);
+    assert_false(find_process(d, 5001)->utilization_valid); /* one sample */
+    /* 100 ms more on the gfx engine (client 57, seen through two fds) and 50 ms on compute. */
+    edit(m.procfs, "5001/fdinfo/5", "drm-engine-gfx:\t125000000000 ns",
+         "drm-engine-gfx:\t125100000000 ns");
+    edit(m.procfs, "5001/fdinfo/6", "drm-engine-gfx:\t125000000000 ns",
+         "drm-engine-gfx:\t125100000000 ns");
+    edit(m.procfs, "5001/fdinfo/7", "drm-engine-compute:\t3000000000 ns",
+         "drm-engine-compute:\t3050000000 ns");
+    sleep_ms(250);
+    assert_int_equal(gpuctl_refresh(m.g), 0);
+    p = find_process(d, 5001);
+    assert_true(p->utilization_valid);
+    /* 150 ms busy over 250 ms or a little more of wall time. */
+    if (p->utilization_percent < 30 || p->utilization_percent > 60)
+        fail_msg("utilization %u%%, expected 30-60%%", p->utilization_percent);
+    assert_true(find_process(d, 1888)->utilization_valid);
+    assert_int_equal(find_process(d, 1888)->utilization_percent, 0); /* counters did not move */
+    close_copy(&m);
+}
+
+static void cycles_over_gpu_cycles(void **state)
+{
+    struct machine m;
+    const struct gpuctl_device *d;
+
+    (void)state;
+    open_copy(&m, "xe-igpu");
+    d = gpuctl_device_at(m.g, 0);
+    assert_false(gpuctl_device_has(d, GPUCTL_M_UTIL_GPU));
+    /* gnome-shell: 25 M of 100 M render cycles; the inference job: 40 M compute cycles on an
+     * engine class of 4 (drm-engine-capacity-ccs), 10%. */
+    edit(m.procfs, "6101/fdinfo/14", "drm-cycles-rcs:\t4200000", "drm-cycles-rcs:\t29200000");
+    edit(m.procfs, "6102/fdinfo/5", "drm-cycles-ccs:\t51000000", "drm-cycles-ccs:\t91000000");
+    for (int pid = 6101; pid <= 6102; pid++) {
+        char rel[32];
+        snprintf(rel, sizeof(rel), pid == 6101 ? "%d/fdinfo/14" : "%d/fdinfo/5", pid);
+        for (int k = 0; k < 5; k++) /* every engine's total is the same GPU clock */
+            edit(m.procfs, rel, "\t98000000000\n", "\t98100000000\n");
+    }
+    assert_int_equal(gpuctl_refresh(m.g), 0);
+    assert_int_equal(find_process(d, 6101)->utilization_percent, 25);
+    assert_int_equal(find_process(d, 6102)->utilization_percent, 10);
+    assert_true(gpuctl_device_has(d, GPUCTL_M_UTIL_GPU)); /* Intel: the clients' sum */
+    assert_int_equal(d->utilization_gpu_percent, 35);
+    close_copy(&m);
+}
+
+static void intel_power_from_energy(void **state)
+{
+    struct machine m;
+    const struct gpuctl_device *d;
+
+    (void)state;
+    open_copy(&m, "arc-a770");
+    d = gpuctl_device_at(m.g, 0);
+    assert_false(gpuctl_device_has(d, GPUCTL_M_POWER_DRAW));
+    /* 20 J in 250 ms or a little more: about 80 W. */
+    edit(m.sysfs, "devices/pci0000:00/0000:00:01.0/0000:03:00.0/hwmon/hwmon0/energy1_input",
+         "1234567890", "1254567890");
+    edit(m.procfs, "6001/fdinfo/5", "drm-engine-render:\t9288864723 ns",
+         "drm-engine-render:\t9413864723 ns");
+    sleep_ms(250);
+    assert_int_equal(gpuctl_refresh(m.g), 0);
+    assert_true(gpuctl_device_has(d, GPUCTL_M_POWER_DRAW));
+    if (d->power_draw_mw < 50000 || d->power_draw_mw > 80000)
+        fail_msg("power %u mW, expected 50-80 W", d->power_draw_mw);
+    assert_true(gpuctl_device_has(d, GPUCTL_M_UTIL_GPU)); /* 125 ms of render time */
+    if (d->utilization_gpu_percent < 30 || d->utilization_gpu_percent > 50)
+        fail_msg("utilization %u%%, expected 30-50%%", d->utilization_gpu_percent);
+    close_copy(&m);
+}
+
+static void clients_that_come_go_or_go_back(void **state)
+{
+    struct machine m;
+    const struct gpuctl_device *d;
+    char cmd[512];
+
+    (void)state;
+    open_copy(&m, "rx7900xtx");
+
+    d = gpuctl_device_at(m.g, 0);
+    /* Xorg exits and a new process starts; a counter that goes back is a new client under an
+     * old id. New clients count from the next refresh on. */
+    snprintf(cmd, sizeof(cmd), "cp -a %s/1888 %s/1999 && rm -rf %s/1888", m.procfs, m.procfs,
+             m.procfs);
+    assert_int_equal(system(cmd), 0);
+    edit(m.procfs, "5001/fdinfo/7", "drm-engine-compute:\t3000000000 ns",
+         "drm-engine-compute:\t1000 ns");
+    assert_int_equal(gpuctl_refresh(m.g), 0);
+    assert_int_equal(d->process_count, 2);
+    assert_false(find_process(d, 1999)->utilization_valid);
+    assert_true(find_process(d, 5001)->utilization_valid); /* client 57 only */
+    assert_int_equal(find_process(d, 5001)->utilization_percent, 0);
+    close_copy(&m);
+}
+
+/* An fd number that a process closes and reuses for a GPU between two passes looks unchanged to
+ * procfs: it is found at the next full pass, every 10th. */
+static void a_reused_fd_number_is_found_within_ten_passes(void **state)
+{
+    struct machine m;
+    const struct gpuctl_device *d;
+    char link[256], info[256];
+    int passes = 0;
+    FILE *f;
+
+    (void)state;
+    open_copy(&m, "rx7900xtx");
+    d = gpuctl_device_at(m.g, 0);
+    assert_int_equal(d->process_count, 2);
+    /* sleep(7000) closes fd 3 (a socket) and opens the GPU under the same number. */
+    snprintf(link, sizeof(link), "%s/7000/fd/3", m.procfs);
+    snprintf(info, sizeof(info), "%s/7000/fdinfo/3", m.procfs);
+    assert_int_equal(unlink(link), 0);
+    assert_int_equal(symlink("/dev/dri/renderD128", link), 0);
+    f = fopen(info, "w");
+    assert_non_null(f);
+    fputs("pos:\t0\ndrm-driver:\tamdgpu\ndrm-client-id:\t99\ndrm-pdev:\t0000:03:00.0\n"
+          "drm-memory-vram:\t1024 KiB\n",
+          f);
+    fclose(f);
+    while (d->process_count == 2 && passes < 20) {
+        assert_int_equal(gpuctl_refresh(m.g), 0);
+        passes++;
+    }
+    assert_int_equal(d->process_count, 3);
+    assert_int_equal(passes, 10); /* gpuctl_new was pass 0 (full); refresh 10 is pass 10 */
+    close_copy(&m);
+}
+
+/* Another user's processes cannot be read: lists are partial, and the status says so. Run as
+ * nobody, since root reads everything. */
+static void other_users_processes_are_hidden(void **state)
+{
+    struct machine m;
+    char path[256];
+    pid_t child;
+    int status;
+
+    (void)state;
+    open_copy(&m, "xe-igpu");
+    snprintf(path, sizeof(path), "%s/6102/fd", m.procfs);
+    assert_int_equal(chmod(path, 0700), 0);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        struct gpuctl_options opts = {m.sysfs, m.procfs, "/nonexistent", 0};
+        struct gpuctl *g;
+        const struct gpuctl_system *sys;
+        int ok;
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(2);
+        if (gpuctl_new(&opts, &g) != 0 || gpuctl_refresh(g) != 0)
+            _exit(3);
+        sys = gpuctl_system(g);
+        ok = sys->backends[2].processes_hidden && gpuctl_device_at(g, 0)->process_count == 1 &&
+             !gpuctl_device_has(gpuctl_device_at(g, 0), GPUCTL_M_UTIL_GPU);
+        gpuctl_free(g);
+        _exit(ok ? 0 : 1);
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    close_copy(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(engine_time_over_wall_time),
+        cmocka_unit_test(cycles_over_gpu_cycles),
+        cmocka_unit_test(intel_power_from_energy),
+        cmocka_unit_test(clients_that_come_go_or_go_back),
+        cmocka_unit_test(other_users_processes_are_hidden),
+        cmocka_unit_test(a_reused_fd_number_is_found_within_ten_passes),
+
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
