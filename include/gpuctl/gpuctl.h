@@ -155,7 +155,7 @@ struct gpuctl_device {
     unsigned fan_rpm;
     uint64_t throttle_reasons; /* GPUCTL_THROTTLE_* bits */
     bool mig_enabled;
-    bool integrated; /* shares the CPU's memory (an iGPU) */
+    bool integrated;      /* shares the CPU's memory (an iGPU) */
     unsigned cpu_cores;   /* CPU device: physical cores */
     unsigned cpu_threads; /* CPU device: logical CPUs */
 
@@ -296,7 +296,7 @@ struct gpuctl_rejection {
 struct gpuctl_selection {
     size_t count;
     const struct gpuctl_device *devices[GPUCTL_MAX_SELECT]; /* best first */
-    size_t rejected_total; /* GPUs considered that failed */
+    size_t rejected_total;                                  /* GPUs considered that failed */
     size_t rejected_count; /* of which the first GPUCTL_MAX_SELECT are listed here */
     struct gpuctl_rejection rejected[GPUCTL_MAX_SELECT];
     char message[8192]; /* on failure: what was wrong, or which constraint failed on which GPU */

@@ -32,7 +32,6 @@ struct drm_client {
     bool cycles;          /* the counters are cycles against total (xe), not ns against time */
 };
 
-
 /* One pass over /proc. */
 struct drm_scan {
     struct drm_client *v;
@@ -66,8 +65,8 @@ struct gpuctl_device;
  * out of memory.
  */
 bool fdinfo_device_processes(const struct drm_scan *scan, const struct pci_addr *pdev,
-                             const char *driver, bool list, struct gpuctl_device *d,
-                             unsigned *util, bool *oom);
+                             const char *driver, bool list, struct gpuctl_device *d, unsigned *util,
+                             bool *oom);
 
 /* fdinfo_scanner_free(NULL) does nothing. */
 void fdinfo_scanner_free(struct fdinfo_scanner *s);

@@ -22,7 +22,7 @@ void proc_names_begin(struct proc_names *c);
  * command (the command line, arguments separated by spaces) for pid. Either is "" when procfs
  * does not tell (the process exited, or lives in another namespace). A PID described in the last
  * refresh is not read again. */
-void proc_names_describe(struct proc_names *c, int pid, char *user, size_t user_len,
-                         char *command, size_t command_len);
+void proc_names_describe(struct proc_names *c, int pid, char *user, size_t user_len, char *command,
+                         size_t command_len);
 
 #endif

@@ -56,7 +56,6 @@ static ssize_t read_up_to(int fd, char *buf, size_t cap)
     return (ssize_t)got;
 }
 
-
 int fs_read(const char *root, const char *rel, char *buf, size_t len)
 {
     int fd = open_under(root, rel);
