@@ -89,6 +89,8 @@ enum gpuctl_metric {
     GPUCTL_M_TEMPERATURE_JUNCTION,
     GPUCTL_M_FAN_RPM,
     GPUCTL_M_INTEGRATED,
+    GPUCTL_M_ECC,   /* ecc_corrected, ecc_uncorrected */
+    GPUCTL_M_REMAP, /* remap_pending, remap_failed */
     GPUCTL_M_COUNT
 };
 
@@ -155,9 +157,13 @@ struct gpuctl_device {
     unsigned fan_rpm;
     uint64_t throttle_reasons; /* GPUCTL_THROTTLE_* bits */
     bool mig_enabled;
-    bool integrated;      /* shares the CPU's memory (an iGPU) */
-    unsigned cpu_cores;   /* CPU device: physical cores */
-    unsigned cpu_threads; /* CPU device: logical CPUs */
+    bool integrated;          /* shares the CPU's memory (an iGPU) */
+    uint64_t ecc_corrected;   /* volatile (since the driver loaded) single-bit errors */
+    uint64_t ecc_uncorrected; /* volatile double-bit errors */
+    bool remap_pending;       /* a row remapping waits for a GPU reset */
+    bool remap_failed;        /* a row could not be remapped: the memory is failing */
+    unsigned cpu_cores;       /* CPU device: physical cores */
+    unsigned cpu_threads;     /* CPU device: logical CPUs */
 
     size_t process_count; /* valid with GPUCTL_M_PROCESSES */
     struct gpuctl_process *processes;
@@ -317,9 +323,34 @@ struct gpuctl_selection {
 GPUCTL_EXTERN int gpuctl_select(const struct gpuctl *g, const struct gpuctl_select_request *req,
                                 struct gpuctl_selection *sel);
 
+/* Something the hardware reported between refreshes. */
+enum gpuctl_event_type {
+    GPUCTL_EVENT_XID,       /* an NVIDIA Xid error; data is its number */
+    GPUCTL_EVENT_ECC_DBE,   /* a double-bit (uncorrectable) memory error */
+    GPUCTL_EVENT_ECC_SBE,   /* a single-bit (corrected) memory error */
+    GPUCTL_EVENT_GPUS_LOST, /* the driver lost a GPU it cannot name (device is SIZE_MAX) */
+};
+
+struct gpuctl_event {
+    enum gpuctl_event_type type;
+    size_t device; /* its position in gpuctl_device_at() order; SIZE_MAX when unknown */
+    unsigned long long data;
+};
+
+/*
+ * Waits up to timeout_ms for the next hardware event of any device (today: NVIDIA's XID and ECC
+ * events; only events from the first call on are delivered, never older ones). Returns 0 with
+ * *ev filled; GPUCTL_ENOENT when the time passed without one; GPUCTL_ENOLIB when no device can
+ * report events (then it returns at once); GPUCTL_EIO when the driver failed the wait. After
+ * GPUCTL_EIO or a GPUCTL_EVENT_GPUS_LOST event, which also return at once, pause before waiting
+ * again. One thread may wait while another calls gpuctl_refresh() on the same g.
+ */
+GPUCTL_EXTERN int gpuctl_wait_event(struct gpuctl *g, unsigned timeout_ms, struct gpuctl_event *ev);
+
 /*
  * The device a program should use when it does not care which, and at what precision: the best
- * usable GPU as gpuctl_select() ranks them, else the CPU. Sets *out (never NULL: the CPU is
+ * usable GPU
+ as gpuctl_select() ranks them, else the CPU. Sets *out (never NULL: the CPU is
  * always there) and fills *advice (may be NULL).
  */
 GPUCTL_EXTERN void gpuctl_recommend(const struct gpuctl *g, const struct gpuctl_device **out,

@@ -57,6 +57,8 @@ static const struct metric_field {
     FIELD("clock_memory_max_mhz", GPUCTL_M_CLOCK_MEM_MAX, FIELD_UINT, clock_mem_max_mhz),
     FIELD("fan_speed_percent", GPUCTL_M_FAN, FIELD_UINT, fan_percent),
     FIELD("fan_speed_rpm", GPUCTL_M_FAN_RPM, FIELD_UINT, fan_rpm),
+    FIELD("ecc_errors_corrected", GPUCTL_M_ECC, FIELD_U64, ecc_corrected),
+    FIELD("ecc_errors_uncorrected", GPUCTL_M_ECC, FIELD_U64, ecc_uncorrected),
 };
 
 /* A metric's JSON value: null when the device cannot report it. */
@@ -172,6 +174,12 @@ json_t *json_device(const struct gpuctl_device *d)
     json_object_set_new(o, "integrated",
                         gpuctl_device_has(d, GPUCTL_M_INTEGRATED) ? json_boolean(d->integrated)
                                                                   : json_null());
+    json_object_set_new(o, "row_remap_pending",
+                        gpuctl_device_has(d, GPUCTL_M_REMAP) ? json_boolean(d->remap_pending)
+                                                             : json_null());
+    json_object_set_new(o, "row_remap_failed",
+                        gpuctl_device_has(d, GPUCTL_M_REMAP) ? json_boolean(d->remap_failed)
+                                                             : json_null());
     if (d->vendor == GPUCTL_VENDOR_CPU) {
         json_object_set_new(o, "cpu_cores", uint_if(d, GPUCTL_M_CPU_CORES, d->cpu_cores));
         json_object_set_new(o, "cpu_threads", uint_if(d, GPUCTL_M_CPU_THREADS, d->cpu_threads));

@@ -83,6 +83,12 @@ struct backend {
     int (*refresh)(void *state, struct devslot *const *slots, size_t n,
                    const struct drm_scan *scan);
 
+    /* Optional: waits up to timeout_ms for a hardware event of one of the n slots (this
+     * backend's); sets ev->device to the slot's position. Returns 0, GPUCTL_ENOENT on timeout,
+     * or GPUCTL_ENOLIB when these devices deliver none. Runs beside refresh in another thread. */
+    int (*wait_event)(void *state, struct devslot *const *slots, size_t n, unsigned timeout_ms,
+                      struct gpuctl_event *ev);
+
     /* Releases state. */
     void (*close)(void *state);
 };

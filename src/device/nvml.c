@@ -50,6 +50,13 @@ static const struct nvml_sym {
      false,
      {"nvmlDeviceGetCurrentClocksEventReasons", "nvmlDeviceGetCurrentClocksThrottleReasons"}},
     {API(mig_mode), false, {"nvmlDeviceGetMigMode"}},
+    {API(total_ecc_errors), false, {"nvmlDeviceGetTotalEccErrors"}},
+    {API(remapped_rows), false, {"nvmlDeviceGetRemappedRows"}},
+    {API(event_set_create), false, {"nvmlEventSetCreate"}},
+    {API(supported_event_types), false, {"nvmlDeviceGetSupportedEventTypes"}},
+    {API(register_events), false, {"nvmlDeviceRegisterEvents"}},
+    {API(event_set_wait), false, {"nvmlEventSetWait_v2", "nvmlEventSetWait"}},
+    {API(event_set_free), false, {"nvmlEventSetFree"}},
     {API(conf_compute_mem_size_info), false, {"nvmlDeviceGetConfComputeMemSizeInfo"}},
     {API(running_process_detail_list), false, {"nvmlDeviceGetRunningProcessDetailList"}},
     {API(compute_v3), false, {"nvmlDeviceGetComputeRunningProcesses_v3"}},
@@ -176,6 +183,7 @@ static void nvml_close(void *state)
 
     if (!s)
         return;
+    nvml_events_close(s);
     s->api.shutdown();
     dlclose(s->lib);
     free(s);
@@ -407,6 +415,32 @@ static void read_gauges(const struct nvml_state *s, struct gpuctl_device *d, str
         DEV_SET(d, mig_enabled, GPUCTL_M_MIG, v == 1);
 }
 
+/* Volatile ECC counts and row remapping, which the daemon's health rules watch. NOT_SUPPORTED on
+ * GPUs without ECC (GeForce) and, for remapping, before Ampere and under MIG. */
+static void read_memory_errors(const struct nvml_state *s, struct gpuctl_device *d,
+                               struct nvml_device *h)
+{
+    unsigned long long corrected = 0, uncorrected = 0;
+    unsigned corr_rows = 0, unc_rows = 0, pending = 0, failed = 0;
+
+    if (s->api.total_ecc_errors &&
+        nvml_check(s, d, "ECC errors",
+                   s->api.total_ecc_errors(h, NVML_MEMORY_ERROR_CORRECTED, NVML_VOLATILE_ECC,
+                                           &corrected)) &&
+        nvml_check(s, d, "ECC errors",
+                   s->api.total_ecc_errors(h, NVML_MEMORY_ERROR_UNCORRECTED, NVML_VOLATILE_ECC,
+                                           &uncorrected))) {
+        d->ecc_corrected = corrected;
+        DEV_SET(d, ecc_uncorrected, GPUCTL_M_ECC, uncorrected);
+    }
+    if (d->state == GPUCTL_STATE_OK && s->api.remapped_rows &&
+        nvml_check(s, d, "remapped rows",
+                   s->api.remapped_rows(h, &corr_rows, &unc_rows, &pending, &failed))) {
+        d->remap_pending = pending != 0;
+        DEV_SET(d, remap_failed, GPUCTL_M_REMAP, failed != 0);
+    }
+}
+
 static int nvml_refresh(void *state, struct devslot *const *slots, size_t n,
                         const struct drm_scan *scan)
 {
@@ -433,6 +467,8 @@ static int nvml_refresh(void *state, struct devslot *const *slots, size_t n,
             read_temperature(s, d, h);
         if (d->state == GPUCTL_STATE_OK)
             read_power(s, d, h);
+        if (d->state == GPUCTL_STATE_OK)
+            read_memory_errors(s, d, h);
         if (d->state == GPUCTL_STATE_OK && !(s->flags & GPUCTL_OPEN_NO_PROCESSES)) {
             err = nvml_read_processes(s, d, h);
             if (err)
@@ -457,5 +493,7 @@ const struct backend backend_nvml = {
     .open = nvml_open,
     .enumerate = nvml_enumerate,
     .refresh = nvml_refresh,
+    .wait_event = nvml_wait_event,
+
     .close = nvml_close,
 };

@@ -105,8 +105,30 @@ struct nvml_process_info {
 };
 static_assert(sizeof(struct nvml_process_info) == 24, "nvmlProcessInfo_t is 24 bytes");
 static_assert(offsetof(struct nvml_process_info, used_gpu_memory) == 8, "usedGpuMemory at 8");
+
+/* nvmlEventData_t */
+struct nvml_event_data {
+    struct nvml_device *device;
+    unsigned long long event_type;
+    unsigned long long event_data; /* the Xid for XidCriticalError */
+    unsigned gpu_instance_id;
+    unsigned compute_instance_id;
+};
+static_assert(sizeof(struct nvml_event_data) == 32, "nvmlEventData_t is 32 bytes");
+
+/* nvmlEventType bits */
+#define NVML_EVENT_SINGLE_BIT_ECC 0x1ull
+#define NVML_EVENT_DOUBLE_BIT_ECC 0x2ull
+#define NVML_EVENT_XID_CRITICAL   0x8ull
+
+/* nvmlMemoryErrorType_t, nvmlEccCounterType_t */
+#define NVML_MEMORY_ERROR_CORRECTED   0
+#define NVML_MEMORY_ERROR_UNCORRECTED 1
+#define NVML_VOLATILE_ECC             0
+
 #define NVML_PROCESS_V1_STRIDE 16
 #define NVML_PROCESS_V2_STRIDE 24
+
 #define NVML_PROCESS_CC_STRIDE 32
 
 #endif

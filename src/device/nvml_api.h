@@ -7,6 +7,7 @@
 
 #include <gpuctl/gpuctl.h>
 
+#include "device/backend.h"
 #include "device/nvml_abi.h"
 
 typedef int (*nvml_proc_fn)(struct nvml_device *, unsigned *, void *);
@@ -38,6 +39,13 @@ struct nvml_api {
     int (*fan_speed)(struct nvml_device *, unsigned *);
     int (*clock_event_reasons)(struct nvml_device *, unsigned long long *);
     int (*mig_mode)(struct nvml_device *, unsigned *, unsigned *);
+    int (*total_ecc_errors)(struct nvml_device *, int, int, unsigned long long *);
+    int (*remapped_rows)(struct nvml_device *, unsigned *, unsigned *, unsigned *, unsigned *);
+    int (*event_set_create)(void **);
+    int (*supported_event_types)(struct nvml_device *, unsigned long long *);
+    int (*register_events)(struct nvml_device *, unsigned long long, void *);
+    int (*event_set_wait)(void *, struct nvml_event_data *, unsigned);
+    int (*event_set_free)(void *);
     int (*conf_compute_mem_size_info)(void);  /* presence only: R530+ */
     int (*running_process_detail_list)(void); /* presence only: R550+ */
     nvml_proc_fn compute_v3, compute_v2, compute_v1;
@@ -48,6 +56,11 @@ struct nvml_state {
     void *lib;
     unsigned flags; /* GPUCTL_OPEN_* */
     struct nvml_api api;
+    /* Owned by the thread that waits for events (refresh never touches these): */
+    void *events;   /* the event set, made at the first wait */
+    bool no_events; /* this library or these GPUs cannot deliver any */
+    size_t n_event_handles;
+    struct nvml_device **event_handles; /* slot i's handle when the set was made */
 };
 
 /* NVML's message for a return code. */
@@ -63,5 +76,16 @@ bool nvml_device_failed(const struct nvml_state *s, struct gpuctl_device *d, int
 /* Reads d's compute and graphics processes (pid, type, memory) with the newest entry points the
  * library has, and sets GPUCTL_M_PROCESSES when a list was read. Returns 0 or GPUCTL_ENOMEM. */
 int nvml_read_processes(const struct nvml_state *s, struct gpuctl_device *d, struct nvml_device *h);
+
+/* Waits up to timeout_ms for an XID or ECC event of one of the n slots' GPUs (the backend's
+ * wait_event). Returns 0 with ev filled (ev->device is the slot's position), GPUCTL_ENOENT on
+ * timeout, GPUCTL_ENOLIB when NVML delivers no events here, GPUCTL_EIO when the wait failed
+ * (the caller should pause before waiting again). */
+
+int nvml_wait_event(void *state, struct devslot *const *slots, size_t n, unsigned timeout_ms,
+                    struct gpuctl_event *ev);
+
+/* Frees the event set, if one was made. */
+void nvml_events_close(struct nvml_state *s);
 
 #endif

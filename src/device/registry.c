@@ -381,6 +381,39 @@ int gpuctl_refresh(struct gpuctl *g)
     return ret;
 }
 
+int gpuctl_wait_event(struct gpuctl *g, unsigned timeout_ms, struct gpuctl_event *ev)
+{
+    for (size_t b = 0; b < g->nopen; b++) {
+        const struct backend *be = g->open[b].be;
+        size_t first = SIZE_MAX, n = 0;
+        int ret;
+
+        if (!be->wait_event)
+            continue;
+        for (size_t i = 0; i < g->devs.n; i++) {
+            if (g->devs.v[i].be != be)
+                continue;
+            if (first == SIZE_MAX)
+                first = i;
+            n++;
+        }
+        if (n == 0)
+            continue;
+        /* A backend's slots are consecutive in the list: hand them over as an array. */
+        {
+            struct devslot *slots[GPUCTL_MAX_SELECT * 4];
+            size_t k = 0;
+            for (size_t i = first; i < first + n && k < sizeof(slots) / sizeof(slots[0]); i++)
+                slots[k++] = &g->devs.v[i];
+            ret = be->wait_event(g->open[b].state, slots, k, timeout_ms, ev);
+        }
+        if (ret == 0 && ev->device != SIZE_MAX)
+            ev->device += first;
+        return ret;
+    }
+    return GPUCTL_ENOLIB;
+}
+
 int gpuctl_new(const struct gpuctl_options *opts, struct gpuctl **out)
 {
     struct gpuctl *g = calloc(1, sizeof(*g));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -211,6 +212,72 @@ static void missing_fields_are_not_supported_and_lost_gpus_are_lost(void **state
     CALL(fn_void, "nvmlShutdown");
 }
 
+typedef nvmlReturn_t (*fn_set)(nvmlEventSet_t *);
+typedef nvmlReturn_t (*fn_free)(nvmlEventSet_t);
+typedef nvmlReturn_t (*fn_register)(nvmlDevice_t, unsigned long long, nvmlEventSet_t);
+typedef nvmlReturn_t (*fn_wait)(nvmlEventSet_t, nvmlEventData_t *, unsigned);
+typedef nvmlReturn_t (*fn_ecc)(nvmlDevice_t, nvmlMemoryErrorType_t, nvmlEccCounterType_t,
+                               unsigned long long *);
+
+/* Copies a fixture to a temporary file the test may change (FAKE_NVML_LIVE=1). */
+static void open_live(char *path, size_t len, const char *machine)
+{
+    char cmd[1024], lib_path[1024];
+
+    snprintf(path, len, "/tmp/gpuctl-fake-XXXXXX");
+    close(mkstemp(path));
+    snprintf(cmd, sizeof(cmd), "cp %s/nvml/%s.json %s", FIXTURES, machine, path);
+    assert_int_equal(system(cmd), 0);
+    setenv("FAKE_NVML_FIXTURE", path, 1);
+    setenv("FAKE_NVML_LIVE", "1", 1);
+    snprintf(lib_path, sizeof(lib_path), "%s/current/libnvidia-ml.so.1", FAKE_NVML_DIR);
+    lib = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
+    assert_non_null(lib);
+}
+
+/* Gives the fixture's first device (the T4) the events in `event`, a JSON list body. */
+static void append_event(const char *path, const char *event)
+{
+    char cmd[1024];
+
+    snprintf(cmd, sizeof(cmd),
+             "sed -i '0,/\"name\": \"Tesla T4\",/s//\"name\": \"Tesla T4\", \"events\": [%s],/' %s",
+             event, path);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void events_come_after_registration_once(void **state)
+{
+    nvmlEventSet_t set = NULL;
+    nvmlEventData_t e;
+    unsigned long long n = 99;
+    char path[64];
+
+    (void)state;
+    open_live(path, sizeof(path), "gpu8-mixed");
+    CALL(fn_void, "nvmlInit_v2");
+    assert_int_equal(CALL(fn_set, "nvmlEventSetCreate", &set), NVML_SUCCESS);
+    assert_int_equal(CALL(fn_register, "nvmlDeviceRegisterEvents", first_device(),
+                          nvmlEventTypeXidCriticalError, set),
+                     NVML_SUCCESS);
+    assert_int_equal(CALL(fn_wait, "nvmlEventSetWait_v2", set, &e, 20), NVML_ERROR_TIMEOUT);
+    append_event(path, "{\"type\": \"dbe\"}, {\"type\": \"xid\", \"data\": 79}");
+    /* Only the XID: the set was not registered for double-bit errors. */
+    assert_int_equal(CALL(fn_wait, "nvmlEventSetWait_v2", set, &e, 1000), NVML_SUCCESS);
+    assert_ptr_equal(e.device, first_device());
+    assert_int_equal(e.eventType, nvmlEventTypeXidCriticalError);
+    assert_int_equal(e.eventData, 79);
+    assert_int_equal(CALL(fn_wait, "nvmlEventSetWait_v2", set, &e, 20), NVML_ERROR_TIMEOUT);
+    assert_int_equal(CALL(fn_free, "nvmlEventSetFree", set), NVML_SUCCESS);
+    /* ECC counts: NOT_SUPPORTED where the fixture has none. */
+    assert_int_equal(CALL(fn_ecc, "nvmlDeviceGetTotalEccErrors", first_device(),
+                          NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, &n),
+                     NVML_ERROR_NOT_SUPPORTED);
+    CALL(fn_void, "nvmlShutdown");
+    unsetenv("FAKE_NVML_LIVE");
+    unlink(path);
+}
+
 static void driver_not_loaded(void **state)
 {
     (void)state;
@@ -243,6 +310,7 @@ int main(void)
         cmocka_unit_test_teardown(missing_fields_are_not_supported_and_lost_gpus_are_lost,
                                   close_fake),
         cmocka_unit_test_teardown(driver_not_loaded, close_fake),
+        cmocka_unit_test_teardown(events_come_after_registration_once, close_fake),
         cmocka_unit_test_teardown(r470_lacks_newer_entry_points, close_fake),
     };
 

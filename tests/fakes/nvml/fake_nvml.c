@@ -694,3 +694,156 @@ EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t device
     return processes(device, __func__, "graphics_processes", count, infos, v3_stride(device));
 }
 #endif
+
+/* Volatile ECC counts: the fixture's "ecc": {"corrected": N, "uncorrected": M}. */
+EXPORT nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t device,
+                                                nvmlMemoryErrorType_t errorType,
+                                                nvmlEccCounterType_t counterType,
+                                                unsigned long long *eccCounts)
+{
+    ENTER(device, eccCounts);
+    if (counterType != NVML_VOLATILE_ECC && counterType != NVML_AGGREGATE_ECC)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    return get_uint(device, "ecc",
+                    errorType == NVML_MEMORY_ERROR_TYPE_UNCORRECTED ? "uncorrected" : "corrected",
+                    eccCounts);
+}
+
+/* Row remapping: the fixture's "remapped_rows": {corrected, uncorrected, pending, failure}. */
+EXPORT nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t device, unsigned int *corrRows,
+                                              unsigned int *uncRows, unsigned int *isPending,
+                                              unsigned int *failureOccurred)
+{
+    static const char *const keys[] = {"corrected", "uncorrected", "pending", "failure"};
+    unsigned int *out[] = {corrRows, uncRows, isPending, failureOccurred};
+
+    ENTER(device, corrRows && uncRows && isPending && failureOccurred);
+    for (size_t i = 0; i < 4; i++)
+        if (uint_getter(device, "remapped_rows", keys[i], out[i]) != NVML_SUCCESS)
+            return NVML_ERROR_NOT_SUPPORTED;
+    return NVML_SUCCESS;
+}
+
+/*
+ * Events: each device's fixture may hold "events": [{"type": "xid", "data": 79},
+ * {"type": "dbe"}, {"type": "sbe"}]; a test appends to it (FAKE_NVML_LIVE=1). As with the real
+ * library, a set delivers only events that came after the device was registered, each once, and
+ * only of the types it was registered for; "supported_events" (default all three) is what
+ * nvmlDeviceGetSupportedEventTypes says.
+ */
+struct nvmlEventSet_st {
+    unsigned long long *mask; /* per device; 0: not registered */
+    size_t *delivered;        /* per device: events already seen */
+};
+
+#define ALL_EVENTS                                                                                 \
+    (nvmlEventTypeXidCriticalError | nvmlEventTypeDoubleBitEccError |                              \
+     nvmlEventTypeSingleBitEccError)
+
+EXPORT nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set)
+{
+    nvmlEventSet_t s;
+
+    if (!init_count)
+        return NVML_ERROR_UNINITIALIZED;
+    if (!set)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return NVML_ERROR_MEMORY;
+    s->mask = calloc(device_count + 1, sizeof(*s->mask));
+    s->delivered = calloc(device_count + 1, sizeof(*s->delivered));
+    if (!s->mask || !s->delivered) {
+        free(s->mask);
+        free(s->delivered);
+        free(s);
+        return NVML_ERROR_MEMORY;
+    }
+    *set = s;
+    return NVML_SUCCESS;
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetSupportedEventTypes(nvmlDevice_t device,
+                                                     unsigned long long *eventTypes)
+{
+    ENTER(device, eventTypes);
+    if (get_uint(device, "supported_events", NULL, eventTypes) != NVML_SUCCESS)
+        *eventTypes = ALL_EVENTS;
+    return NVML_SUCCESS;
+}
+
+EXPORT nvmlReturn_t nvmlDeviceRegisterEvents(nvmlDevice_t device, unsigned long long eventTypes,
+                                             nvmlEventSet_t set)
+{
+    unsigned long long supported = ALL_EVENTS;
+
+    ENTER(device, set);
+    get_uint(device, "supported_events", NULL, &supported);
+    if (eventTypes & ~supported)
+        return NVML_ERROR_NOT_SUPPORTED;
+    set->mask[device - devices] |= eventTypes;
+    set->delivered[device - devices] = json_array_size(json_object_get(J(device), "events"));
+    return NVML_SUCCESS;
+}
+
+static unsigned long long event_type(const char *name)
+{
+    if (name && strcmp(name, "dbe") == 0)
+        return nvmlEventTypeDoubleBitEccError;
+    if (name && strcmp(name, "sbe") == 0)
+        return nvmlEventTypeSingleBitEccError;
+    return nvmlEventTypeXidCriticalError;
+}
+
+/* The next undelivered event of a registered device, or false. */
+static bool next_event(nvmlEventSet_t set, nvmlEventData_t *data)
+{
+    for (unsigned i = 0; i < device_count; i++) {
+        json_t *events = json_object_get(J(&devices[i]), "events");
+        while (set->mask[i] && set->delivered[i] < json_array_size(events)) {
+            json_t *e = json_array_get(events, set->delivered[i]++);
+            unsigned long long type = event_type(json_string_value(json_object_get(e, "type")));
+            if (!(type & set->mask[i]))
+                continue;
+            *data = (nvmlEventData_t){
+                &devices[i], type,
+                (unsigned long long)json_integer_value(json_object_get(e, "data")), 0xFFFFFFFFu,
+                0xFFFFFFFFu};
+            return true;
+        }
+    }
+    return false;
+}
+
+EXPORT nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t *data,
+                                        unsigned int timeoutms)
+{
+    long waited = 0;
+
+    if (!init_count)
+        return NVML_ERROR_UNINITIALIZED;
+    if (!set || !data)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    for (;;) {
+        reload_if_changed();
+        for (unsigned i = 0; i < device_count; i++)
+            if (set->mask[i] && json_is_true(json_object_get(J(&devices[i]), "lost")))
+                return NVML_ERROR_GPU_IS_LOST;
+        if (next_event(set, data))
+            return NVML_SUCCESS;
+        if (waited >= (long)timeoutms)
+            return NVML_ERROR_TIMEOUT;
+        sleep_ms(10);
+        waited += 10;
+    }
+}
+
+EXPORT nvmlReturn_t nvmlEventSetFree(nvmlEventSet_t set)
+{
+    if (!set)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    free(set->mask);
+    free(set->delivered);
+    free(set);
+    return NVML_SUCCESS;
+}
