@@ -26,7 +26,9 @@ int cli_common_option(struct cli *c, int opt, const char *arg)
             return cli_fail(c, CLI_USAGE, "unknown log level '%s': use error, warn, info or debug",
                             arg);
         log_set_level(level);
+        c->log_level_set = true;
         return -2;
+
     case 'h':
         fputs(c->usage, stdout);
         return CLI_OK;

@@ -24,6 +24,7 @@ struct cli {
     const char *usage;   /* the command's usage text */
     struct gpuctl_options open;
     bool json;
+    bool log_level_set; /* --log-level was given: it wins over a config file's */
 };
 
 /* Long options every command takes; end a command's option table with CLI_COMMON_OPTIONS. */
@@ -60,5 +61,7 @@ int cli_open(const struct cli *c, struct gpuctl **g);
 
 int cmd_info(struct cli *c, int argc, char **argv);
 int cmd_select(struct cli *c, int argc, char **argv);
+int cmd_serve(struct cli *c, int argc, char **argv);
+int cmd_watch(struct cli *c, int argc, char **argv);
 
 #endif

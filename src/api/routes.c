@@ -1,0 +1,213 @@
+/* routes.c: the REST routes, one table, and their handlers. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/http.h"
+#include "api/metrics.h"
+
+#include "api/render.h"
+#include "api/server.h"
+#include "util/banned.h"
+#include "util/duration.h"
+#include "util/log.h"
+
+#define DEFAULT_WINDOW_S 300.0
+
+static void get_health(struct request *rq, struct reply *rp)
+{
+    struct render_daemon daemon = {server_version(rq->srv), server_started_ms(rq->srv)};
+
+    reply_json(rp, 200, render_daemon_health(rq->snap, &daemon));
+}
+
+static void get_status(struct request *rq, struct reply *rp)
+{
+    reply_json(rp, 200, render_status(rq->snap, rq->cfg));
+}
+
+/* Parses min_memory_gb: a non-negative number. */
+static bool parse_gb(const char *s, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(s, &end);
+    return *s && !*end && !errno && isfinite(*out) && *out >= 0;
+}
+
+static void get_nodes(struct request *rq, struct reply *rp)
+{
+    static const char *const allowed[] = {"gpu_type", "min_memory_gb", NULL};
+    struct node_filter f = {request_arg(rq, "gpu_type"), 0};
+    const char *gb = request_arg(rq, "min_memory_gb");
+
+    if (!request_args_known(rq, allowed, rp))
+        return;
+    if (f.gpu_type && !*f.gpu_type) {
+        reply_error(rp, 400, "gpu_type is empty; give a model such as V100 or H100");
+        return;
+    }
+    if (gb && !parse_gb(gb, &f.min_memory_gb)) {
+        reply_error(rp, 400,
+                    "min_memory_gb must be a number of GB, 0 or more, such as 16; got '%s'", gb);
+        return;
+    }
+    reply_json(rp, 200, render_nodes(rq->snap, rq->cfg, &f));
+}
+
+static void get_monitoring(struct request *rq, struct reply *rp)
+{
+    static const char *const allowed[] = {"window", NULL};
+    const char *w = request_arg(rq, "window");
+    double window = DEFAULT_WINDOW_S, max = monitor_max_window(rq->monitor);
+
+    if (!request_args_known(rq, allowed, rp))
+        return;
+    if (w && (duration_parse(w, &window) != 0 || window <= 0 || window > max)) {
+        reply_error(rp, 400, "window must be %s, more than 0 and at most %.0fs; got '%s'",
+                    duration_syntax, max, w);
+        return;
+    }
+    reply_json(rp, 200, render_monitoring(rq->snap, rq->monitor, window));
+}
+
+static void get_gpu_health(struct request *rq, struct reply *rp)
+{
+    reply_json(rp, 200, render_health_list(rq->snap, rq->cfg));
+}
+
+/* The optional body of a reset: {"reason": "..."}. Replies 400 and returns false when it is
+ * not that. */
+static bool reset_reason(struct request *rq, struct reply *rp, char *reason, size_t len)
+{
+    json_error_t err;
+    json_t *body, *r;
+    const char *key;
+    json_t *v;
+
+    reason[0] = '\0';
+    if (!rq->body || rq->body_len == 0)
+        return true;
+    body = json_loadb(rq->body, rq->body_len, 0, &err);
+    if (!body) {
+        reply_error(rp, 400, "the body is not JSON: line %d, column %d: %s", err.line, err.column,
+                    err.text);
+        return false;
+    }
+    r = json_object_get(body, "reason");
+    if (!json_is_object(body) || (r && !json_is_string(r))) {
+        reply_error(rp, 400,
+                    "the body must be an object such as {\"reason\": \"replaced the "
+                    "riser\"}");
+        json_decref(body);
+        return false;
+    }
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "reason") != 0) {
+            reply_error(rp, 400, "unknown field '%s'; the body may hold only \"reason\"", key);
+            json_decref(body);
+            return false;
+        }
+    }
+    snprintf(reason, len, "%s", r ? json_string_value(r) : "");
+    json_decref(body);
+    return true;
+}
+
+static void post_health_reset(struct request *rq, struct reply *rp)
+{
+    size_t ngpus = render_gpu_count(rq->snap);
+    struct snapshot *after;
+    char reason[256];
+
+    if (rq->index < 0) {
+        reply_error(rp, 400, "the GPU index must be a number from 0 to %zu", ngpus - 1);
+        return;
+    }
+    if ((size_t)rq->index >= ngpus) {
+        reply_error(rp, 404, "there is no GPU %ld: this machine has %zu GPUs (0 to %zu)", rq->index,
+                    ngpus, ngpus ? ngpus - 1 : 0);
+        return;
+    }
+    if (!reset_reason(rq, rp, reason, sizeof(reason)))
+        return;
+    if (monitor_reset_health(rq->monitor, (size_t)rq->index) != 0) {
+        reply_error(rp, 503, "the reset could not be recorded (out of memory)");
+        return;
+    }
+    log_warn("GPU %ld: health reset by %s%s%s", rq->index, rq->user, reason[0] ? ": " : "", reason);
+    after = monitor_snapshot(rq->monitor);
+    reply_json(rp, 200, render_gpu_health(after, rq->cfg, (size_t)rq->index));
+    snapshot_unref(after);
+}
+
+static void get_resources(struct request *rq, struct reply *rp)
+{
+    reply_json(rp, 200, render_resources(rq->snap));
+}
+
+static void get_events(struct request *rq, struct reply *rp)
+{
+    (void)rq;
+    rp->stream = true;
+}
+
+static void get_metrics(struct request *rq, struct reply *rp)
+{
+    server_metrics(rq->srv, rq->snap, &rp->body);
+    rp->status = 200;
+    rp->content_type = metrics_content_type;
+}
+
+const struct route routes[] = {
+    {"GET", "/health", get_health, 0},
+    {"GET", "/api/v1/gpu/status", get_status, ROUTE_CACHE},
+    {"GET", "/api/v1/gpu/nodes", get_nodes, ROUTE_CACHE},
+    {"GET", "/api/v1/gpu/monitoring", get_monitoring, 0},
+    {"GET", "/api/v1/gpu/health", get_gpu_health, ROUTE_CACHE},
+    {"POST", "/api/v1/gpu/health/{index}/reset", post_health_reset, ROUTE_ADMIN | ROUTE_BODY},
+    {"GET", "/api/v2/resources/gpu", get_resources, ROUTE_CACHE},
+    {"GET", "/api/v1/gpu/events", get_events, 0},
+    {"GET", "/metrics", get_metrics, 0},
+};
+const size_t route_count = sizeof(routes) / sizeof(routes[0]);
+
+/* Parses a {index} segment: decimal digits only, no sign, no leading zeros. */
+static long segment_index(const char *s, size_t len)
+{
+    long v = 0;
+
+    if (len == 0 || len > 6 || (len > 1 && s[0] == '0'))
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+bool route_match(const char *pattern, const char *path, long *index)
+{
+    *index = -1;
+    while (*pattern && *path) {
+        size_t plen = strcspn(pattern, "/"), len = strcspn(path, "/");
+        if (plen == 7 && strncmp(pattern, "{index}", 7) == 0)
+            *index = segment_index(path, len);
+        else if (plen != len || strncmp(pattern, path, len) != 0)
+            return false;
+        pattern += plen;
+        path += len;
+        if (*pattern != *path)
+            return false;
+        if (*pattern) {
+            pattern++;
+            path++;
+        }
+    }
+    return !*pattern && !*path;
+}
