@@ -15,6 +15,7 @@ struct command {
 static const struct command commands[] = {
     {"info", cmd_info, "list the GPUs and the CPU, and the device and precision to use"},
     {"select", cmd_select, "choose the best GPUs for a job; prints a CUDA_VISIBLE_DEVICES value"},
+    {"watch", cmd_watch, "follow utilization, memory, temperature and power; then a verdict"},
     {"serve", cmd_serve, "run the daemon: REST API, event stream, Prometheus metrics, health"},
 };
 
