@@ -77,4 +77,7 @@ double render_gib(uint64_t bytes);
 /* A JSON real when has, else null. */
 json_t *render_real_or_null(bool has, double v);
 
+/* A fraction (0..1) rounded to 4 decimals when has, else null. */
+json_t *render_ratio(bool has, double v);
+
 #endif

@@ -79,9 +79,9 @@ static void add_sample(json_t *o, const struct gpuctl_device *d)
                         used ? json_integer((json_int_t)d->memory_used_bytes) : json_null());
     json_object_set_new(o, "memory_total_bytes",
                         total ? json_integer((json_int_t)d->memory_total_bytes) : json_null());
-    json_object_set_new(o, "memory_usage",
-                        render_real_or_null(used && total, (double)d->memory_used_bytes /
-                                                               (double)d->memory_total_bytes));
+    json_object_set_new(
+        o, "memory_usage",
+        render_ratio(used && total, (double)d->memory_used_bytes / (double)d->memory_total_bytes));
     json_object_set_new(o, "temperature_c",
                         gpuctl_device_has(d, GPUCTL_M_TEMPERATURE) ? json_integer(d->temperature_c)
                                                                    : json_null());
@@ -137,12 +137,12 @@ json_t *render_monitoring(const struct snapshot *s, struct monitor *m, double wi
             mem_total += (double)d->memory_total_bytes;
         }
     }
-    return json_pack("{s:f, s:o, s:{s:o, s:o}, s:o}", "window_seconds", window_s, "timestamp",
-                     render_time(s->taken_ms), "utilization", "gpu_utilization",
-                     render_real_or_null(n_util > 0, util / (double)(n_util ? n_util : 1)),
-                     "gpu_memory_usage",
-                     render_real_or_null(mem_total > 0, mem_used / (mem_total ? mem_total : 1)),
-                     "devices", list);
+    return json_pack(
+        "{s:f, s:f, s:o, s:{s:o, s:o}, s:o}", "window_seconds", window_s, "interval_seconds",
+        monitor_interval(m), "timestamp", render_time(s->taken_ms), "utilization",
+        "gpu_utilization", render_ratio(n_util > 0, util / (double)(n_util ? n_util : 1)),
+        "gpu_memory_usage", render_ratio(mem_total > 0, mem_used / (mem_total ? mem_total : 1)),
+        "devices", list);
 }
 
 json_t *render_sample_event(const struct snapshot *s, size_t i)

@@ -33,6 +33,11 @@ json_t *render_real_or_null(bool has, double v)
     return has ? json_real(v) : json_null();
 }
 
+json_t *render_ratio(bool has, double v)
+{
+    return has ? json_real(round(v * 10000.0) / 10000.0) : json_null();
+}
+
 size_t render_gpu_count(const struct snapshot *s)
 {
     size_t n = 0;
@@ -75,7 +80,8 @@ bool render_model_in(const char *model, const char *text)
 
 void render_gpu_type(const struct config *cfg, const struct gpuctl_device *d, char *out, size_t len)
 {
-    static const char *const vendor_words[] = {"NVIDIA ", "AMD ", "Intel(R) ", "Intel "};
+    static const char *const vendor_words[] = {"NVIDIA ", "AMD ",   "Intel(R) ",
+                                               "Intel ",  "Tesla ", "GeForce "};
     const char *best = NULL;
     const char *name = d->name;
 
@@ -214,7 +220,7 @@ static json_t *node_entry(const struct snapshot *s, const struct config *cfg,
                      "gpu_type", a->type, "available_gpus", (int)a->available, "total_gpus",
                      (int)a->total, "memory_per_gpu",
                      render_real_or_null(a->min_memory_gb > 0, a->min_memory_gb), "utilization",
-                     render_real_or_null(a->n_util > 0, a->util_sum / (a->n_util ? a->n_util : 1)),
+                     render_ratio(a->n_util > 0, a->util_sum / (a->n_util ? a->n_util : 1)),
                      "resource_name", resource_name(cfg, a->vendor));
 }
 
@@ -257,9 +263,8 @@ static json_t *utilization(const struct snapshot *s)
         }
     }
     return json_pack("{s:o, s:o}", "gpu_utilization",
-                     render_real_or_null(n_util > 0, util / (double)(n_util ? n_util : 1)),
-                     "gpu_memory_usage",
-                     render_real_or_null(total > 0, used / (total ? total : 1)));
+                     render_ratio(n_util > 0, util / (double)(n_util ? n_util : 1)),
+                     "gpu_memory_usage", render_ratio(total > 0, used / (total ? total : 1)));
 }
 
 json_t *render_status(const struct snapshot *s, const struct config *cfg)

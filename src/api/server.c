@@ -58,6 +58,11 @@ struct server {
     size_t nl;
     struct listener l[CONFIG_MAX_LISTEN];
     struct cached cache[MAX_ROUTES];
+    struct {
+        pthread_mutex_t lock; /* a leaf lock */
+        uint64_t seq;
+        struct buf text; /* metrics_gpus() of snapshot seq */
+    } gpu_metrics;
     atomic_uint_fast64_t counts[MAX_ROUTES + 1][NCODES]; /* the last row: unmatched paths */
     atomic_int in_flight;                                /* requests begun and not completed */
 };
@@ -115,7 +120,14 @@ void server_metrics(struct server *s, const struct snapshot *snap, struct buf *o
         }
     }
     monitor_counters(s->monitor, &d.sampler);
-    metrics_gpus(out, snap);
+    pthread_mutex_lock(&s->gpu_metrics.lock); /* the GPUs' part changes once a sample */
+    if (s->gpu_metrics.seq != snap->seq || s->gpu_metrics.text.oom) {
+        buf_release(&s->gpu_metrics.text);
+        metrics_gpus(&s->gpu_metrics.text, snap);
+        s->gpu_metrics.seq = snap->seq;
+    }
+    buf_add(out, s->gpu_metrics.text.data ? s->gpu_metrics.text.data : "", s->gpu_metrics.text.len);
+    pthread_mutex_unlock(&s->gpu_metrics.lock);
     metrics_daemon(out, &d, snap);
 }
 
@@ -285,11 +297,19 @@ static void store_cached(struct server *s, int r, uint64_t seq, unsigned status,
         MHD_destroy_response(resp);
 }
 
-static struct MHD_Response *make_response(const struct reply *rp, const char *allow)
+/* The response for rp; rp's body passes to it (MHD frees it). */
+static struct MHD_Response *make_response(struct reply *rp, const char *allow)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        rp->body.len, rp->body.data ? rp->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *resp;
 
+    if (rp->body.data && !rp->body.oom) {
+        resp = MHD_create_response_from_buffer(rp->body.len, rp->body.data, MHD_RESPMEM_MUST_FREE);
+        if (resp)
+            rp->body = (struct buf)BUF_INIT;
+    } else {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        rp->status = 503;
+    }
     if (!resp)
         return NULL;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -518,6 +538,7 @@ static struct server *server_alloc(const struct server_options *o)
     s->started_ms = clock_wall_ms();
     for (size_t r = 0; r < MAX_ROUTES; r++)
         pthread_mutex_init(&s->cache[r].lock, NULL);
+    pthread_mutex_init(&s->gpu_metrics.lock, NULL);
     s->hub = sse_hub_new(o->feed);
     if (!s->hub) {
         free(s);
@@ -595,5 +616,7 @@ void server_stop(struct server *s)
             MHD_destroy_response(s->cache[r].resp);
         pthread_mutex_destroy(&s->cache[r].lock);
     }
+    buf_release(&s->gpu_metrics.text);
+    pthread_mutex_destroy(&s->gpu_metrics.lock);
     free(s);
 }

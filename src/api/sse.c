@@ -155,6 +155,8 @@ static void *pump_main(void *arg)
     struct sse_hub *h = arg;
     uint64_t seen = 0;
 
+    pthread_setname_np(pthread_self(), "gpuctl-sse");
+
     for (;;) {
         bool stop;
         feed_wait(h->feed, &seen, PUMP_TICK_MS);

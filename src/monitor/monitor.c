@@ -188,6 +188,8 @@ static void *sampler_main(void *arg)
     struct monitor *m = arg;
     int64_t next = clock_mono_ms();
 
+    pthread_setname_np(pthread_self(), "gpuctl-sampler"); /* for top -H and the benchmark */
+
     for (;;) {
         int64_t now = clock_mono_ms();
         next += m->interval_ms;
@@ -226,6 +228,8 @@ static void *events_main(void *arg)
 {
     struct monitor *m = arg;
     bool lost_logged = false;
+
+    pthread_setname_np(pthread_self(), "gpuctl-events");
 
     for (;;) {
         struct gpuctl_event ev;
@@ -445,6 +449,11 @@ int monitor_reset_health(struct monitor *m, size_t dev)
         m->listener.changed(m->listener.ctx, s, dev, MONITOR_HEALTH);
     snapshot_unref(s);
     return rc;
+}
+
+double monitor_interval(const struct monitor *m)
+{
+    return m->cfg->monitor_update_interval;
 }
 
 void monitor_counters(struct monitor *m, struct monitor_counters *out)

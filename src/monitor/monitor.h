@@ -78,6 +78,9 @@ int monitor_reset_health(struct monitor *m, size_t dev);
 
 void monitor_counters(struct monitor *m, struct monitor_counters *out);
 
+/* Seconds between samples. */
+double monitor_interval(const struct monitor *m);
+
 /* How long the store keeps per-minute aggregates. */
 #define MONITOR_RETENTION_S (7 * 24 * 3600)
 
