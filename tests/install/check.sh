@@ -9,6 +9,8 @@ prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
+[ -f "$prefix/lib/systemd/system/gpuctl.service" ] || { echo "no gpuctl.service installed" >&2; exit 1; }
+grep -q '^ExecStart=.*/gpuctl serve$' "$prefix/lib/systemd/system/gpuctl.service"
 pc=$(find "$prefix" -name gpuctl.pc)
 [ -n "$pc" ] || { echo "no gpuctl.pc installed" >&2; exit 1; }
 export PKG_CONFIG_PATH=$(dirname "$pc")
