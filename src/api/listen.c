@@ -16,25 +16,33 @@
 
 #include <gpuctl/gpuctl.h>
 
+#include "util/addr.h"
 #include "util/banned.h"
 #include "util/str.h"
 
 #define BACKLOG 1024
 
-const char listen_syntax[] = "HOST:PORT (127.0.0.1:8000, [::1]:8000) or unix:PATH";
-
-/* Creates the parent directory of a socket path (one level, as /run/gpuctl). */
-static void make_parent(const char *path)
+/* Creates the parent directory of a socket path (one level, as /run/gpuctl), and refuses one
+ * that someone else owns: in /tmp another user could have made it to catch the socket. */
+static int make_parent(const char *path, char *msg, size_t len)
 {
     char dir[108];
     char *slash;
+    struct stat st;
 
     str_copy(dir, path, sizeof(dir));
     slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        mkdir(dir, 0755);
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    mkdir(dir, 0755);
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        (st.st_uid != geteuid() && st.st_uid != 0)) {
+        snprintf(msg, len, "%s: %s", dir,
+                 errno == ENOENT ? "cannot be made" : "is not a directory this user or root owns");
+        return -1;
     }
+    return 0;
 }
 
 /* Whether something answers on the unix socket at path. */
@@ -53,12 +61,9 @@ static int open_unix(const char *path, struct listen_socket *out, char *msg, siz
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct stat st;
 
-    if (path[0] != '/' || str_copy(sa.sun_path, path, sizeof(sa.sun_path)) >= sizeof(sa.sun_path)) {
-        snprintf(msg, len, "'%s': a unix socket path must be absolute and under %zu characters",
-                 path, sizeof(sa.sun_path));
-        return GPUCTL_EINVAL;
-    }
-    make_parent(path);
+    str_copy(sa.sun_path, path, sizeof(sa.sun_path));
+    if (make_parent(path, msg, len) != 0)
+        return GPUCTL_EIO;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode) || socket_alive(&sa)) {
             snprintf(msg, len, "%s: %s", path,
@@ -81,29 +86,6 @@ static int open_unix(const char *path, struct listen_socket *out, char *msg, siz
     str_copy(out->path, path, sizeof(out->path));
     snprintf(out->shown, sizeof(out->shown), "unix:%s", path);
     return 0;
-}
-
-/* Splits "HOST:PORT" or "[V6]:PORT" into host and port. */
-static bool split_host_port(const char *addr, char *host, size_t hlen, char *port, size_t plen)
-{
-    const char *colon;
-
-    if (addr[0] == '[') {
-        const char *close_br = strchr(addr, ']');
-        if (!close_br || close_br[1] != ':' || (size_t)(close_br - addr - 1) >= hlen)
-            return false;
-        snprintf(host, hlen, "%.*s", (int)(close_br - addr - 1), addr + 1);
-        colon = close_br + 1;
-    } else {
-        colon = strrchr(addr, ':');
-        if (!colon || strchr(addr, ':') != colon || (size_t)(colon - addr) >= hlen)
-            return false;
-        snprintf(host, hlen, "%.*s", (int)(colon - addr), addr);
-    }
-    if (str_copy(port, colon + 1, plen) >= plen || !port[0] ||
-        strspn(port, "0123456789") != strlen(port) || atol(port) > 65535)
-        return false;
-    return host[0] != '\0';
 }
 
 static bool is_loopback(const struct sockaddr *sa)
@@ -158,18 +140,14 @@ static int bind_tcp(const struct addrinfo *ai, struct listen_socket *out)
     return -1;
 }
 
-static int open_tcp(const char *addr, struct listen_socket *out, char *msg, size_t len)
+static int open_tcp(const char *addr, const struct addr *a, struct listen_socket *out, char *msg,
+                    size_t len)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *res = NULL;
-    char host[256], port[8];
     int rc;
 
-    if (!split_host_port(addr, host, sizeof(host), port, sizeof(port))) {
-        snprintf(msg, len, "'%s' is not an address to listen on; use %s", addr, listen_syntax);
-        return GPUCTL_EINVAL;
-    }
-    rc = getaddrinfo(host, port, &hints, &res);
+    rc = getaddrinfo(a->host, a->port, &hints, &res);
     if (rc != 0) {
         snprintf(msg, len, "cannot listen on %s: %s", addr, gai_strerror(rc));
         return GPUCTL_EINVAL;
@@ -187,13 +165,15 @@ static int open_tcp(const char *addr, struct listen_socket *out, char *msg, size
 
 int listen_open(const char *addr, struct listen_socket *out, char *msg, size_t len)
 {
+    struct addr a;
+    int rc;
+
     memset(out, 0, sizeof(*out));
     out->fd = -1;
-    if (str_starts_with(addr, "unix:"))
-        return open_unix(addr + 5, out, msg, len);
-    if (addr[0] == '/')
-        return open_unix(addr, out, msg, len);
-    return open_tcp(addr, out, msg, len);
+    rc = addr_parse(addr, &a, msg, len);
+    if (rc)
+        return rc;
+    return a.is_unix ? open_unix(a.path, out, msg, len) : open_tcp(addr, &a, out, msg, len);
 }
 
 void listen_close(struct listen_socket *ls)

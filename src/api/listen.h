@@ -14,14 +14,11 @@ struct listen_socket {
     char shown[160]; /* the bound address as a client would use it, the port resolved */
 };
 
-/* The syntax listen_open() takes, as a phrase for error messages. */
-extern const char listen_syntax[];
-
 /*
- * Opens a listening socket on addr: "unix:PATH" (or an absolute PATH), "HOST:PORT" with HOST an
- * IPv4 address or name, or "[IPv6]:PORT". Port 0 picks a free one. A unix socket's directory is
- * made if missing; a stale socket file is replaced, a live one (another daemon answering) is
- * not. Returns 0 and fills *out; GPUCTL_EINVAL for a malformed address; GPUCTL_EIO when the
+ * Opens a listening socket on addr as addr_parse() reads it. Port 0 picks a free one. A unix
+ * socket's directory is made if missing (and refused if another user owns it); a stale socket
+ * file is replaced, a live one (another daemon answering) is not. Returns 0 and fills *out;
+ * GPUCTL_EINVAL for a malformed address or a host that does not resolve; GPUCTL_EIO when the
  * socket cannot be opened. msg gets the reason on failure.
  */
 int listen_open(const char *addr, struct listen_socket *out, char *msg, size_t len);

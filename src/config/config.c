@@ -12,6 +12,7 @@
 
 #include <gpuctl/gpuctl.h>
 
+#include "util/addr.h"
 #include "util/banned.h"
 #include "util/duration.h"
 #include "util/str.h"
@@ -205,6 +206,8 @@ static int parse_specs(struct ctx *c, const struct key_rule *k, yaml_node_t *v)
 static int add_listen(struct ctx *c, const struct key_rule *k, yaml_node_t *a)
 {
     struct config *cf = c->base;
+    struct addr parsed;
+    char why[512];
 
     if (!scalar(a) || !*scalar(a) || strlen(scalar(a)) >= sizeof(cf->listen[0]) ||
         cf->n_listen == CONFIG_MAX_LISTEN)
@@ -212,6 +215,8 @@ static int add_listen(struct ctx *c, const struct key_rule *k, yaml_node_t *a)
                     "%s takes up to %d addresses such as 127.0.0.1:8000 or "
                     "unix:/run/gpuctl/gpuctl.sock, got %s",
                     k->name, CONFIG_MAX_LISTEN, shown(a));
+    if (addr_parse(scalar(a), &parsed, why, sizeof(why)) != 0)
+        return fail(c, a, "%s: %s", k->name, why);
     str_copy(cf->listen[cf->n_listen++], scalar(a), sizeof(cf->listen[0]));
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <gpuctl/gpuctl.h>
 
 #include "config/config.h"
+#include "util/addr.h"
 #include "util/duration.h"
 
 static char path[64];
@@ -171,6 +172,10 @@ static void mistakes_name_line_key_and_what_is_allowed(void **state)
     refused("health:\n  slowdown_events: 2.5\n", "slowdown_events must be a whole number");
     refused("listen: {a: b}\n", "listen must be an address or a list of them");
     refused("history: 2d\n", "history must be");
+    refused("listen:\n  - 127.0.0.1:8000\n  - 127.0.0.1\n",
+            ":3: listen: '127.0.0.1' is not an address to listen on; use HOST:PORT");
+    refused("listen: unix:run/gpuctl.sock\n", "listen: 'run/gpuctl.sock': a unix socket path "
+                                              "must be absolute");
     refused("state_dir: \"\"\n", "state_dir must be a text of 1 to 511 characters");
 }
 
@@ -214,6 +219,32 @@ static void durations_take_units(void **state)
     assert_int_equal(duration_parse("inf", &s), GPUCTL_EINVAL);
 }
 
+static void addresses_parse(void **state)
+{
+    struct addr a;
+    char msg[256];
+
+    (void)state;
+    assert_int_equal(addr_parse("127.0.0.1:8000", &a, msg, sizeof(msg)), 0);
+    assert_false(a.is_unix);
+    assert_string_equal(a.host, "127.0.0.1");
+    assert_string_equal(a.port, "8000");
+    assert_int_equal(addr_parse("[::1]:0", &a, msg, sizeof(msg)), 0);
+    assert_string_equal(a.host, "::1");
+    assert_string_equal(a.port, "0");
+    assert_int_equal(addr_parse("unix:/run/gpuctl/gpuctl.sock", &a, msg, sizeof(msg)), 0);
+    assert_true(a.is_unix);
+    assert_string_equal(a.path, "/run/gpuctl/gpuctl.sock");
+    assert_int_equal(addr_parse("/tmp/x.sock", &a, msg, sizeof(msg)), 0);
+    assert_true(a.is_unix);
+    assert_int_equal(addr_parse("localhost:http", &a, msg, sizeof(msg)), GPUCTL_EINVAL);
+    assert_int_equal(addr_parse("127.0.0.1:65536", &a, msg, sizeof(msg)), GPUCTL_EINVAL);
+    assert_int_equal(addr_parse(":8000", &a, msg, sizeof(msg)), GPUCTL_EINVAL);
+    assert_int_equal(addr_parse("::1:8000", &a, msg, sizeof(msg)), GPUCTL_EINVAL);
+    assert_int_equal(addr_parse("[::1]8000", &a, msg, sizeof(msg)), GPUCTL_EINVAL);
+    assert_non_null(strstr(msg, "use HOST:PORT"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +255,7 @@ int main(void)
         cmocka_unit_test(mistakes_name_line_key_and_what_is_allowed),
         cmocka_unit_test(broken_yaml_is_refused),
         cmocka_unit_test(durations_take_units),
+        cmocka_unit_test(addresses_parse),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
