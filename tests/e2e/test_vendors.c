@@ -140,6 +140,10 @@ static void mi250x_two_dies(void **state)
     assert_json_str(d0, "precision", "bf16-mixed");
     assert_json_int(process(d0, 0), "used_memory_bytes", 53248 * MiB);
     assert_json_str(process(d0, 0), "type", "compute");
+    /* An fdinfo over 8 KiB is read whole: its memory keeps its unit, its engines are seen. */
+    assert_json_int(process(d0, 1), "pid", 5102);
+    assert_json_int(process(d0, 1), "used_memory_bytes", 8192 * MiB);
+    assert_json_str(process(d0, 1), "type", "compute");
     assert_int_equal(json_array_size(json_object_get(d1, "processes")), 0);
     /* The idle die has more free memory: it is the one to use. */
     assert_json_str(json_object_get(i, "recommended"), "device", "cuda:1");

@@ -229,6 +229,43 @@ static void a_reused_fd_number_is_found_within_ten_passes(void **state)
     close_copy(&m);
 }
 
+/* Gives process 7000 of a copy of rx7900xtx a new GPU fd whose fdinfo is a client followed by
+ * `pad` bytes of lines gpuctl ignores. */
+static void add_padded_client(const struct machine *m, size_t pad)
+{
+    char path[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/7000/fd/9", m->procfs);
+    assert_int_equal(symlink("/dev/dri/renderD128", path), 0);
+    snprintf(path, sizeof(path), "%s/7000/fdinfo/9", m->procfs);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("pos:\t0\ndrm-driver:\tamdgpu\ndrm-client-id:\t99\ndrm-pdev:\t0000:03:00.0\n", f);
+    for (size_t i = 0; i < pad / 16; i++)
+        fprintf(f, "amd-pad-%06zu:\n", i);
+    fclose(f);
+}
+
+/* fdinfo is read whole up to 64 KiB; a longer one is no client gpuctl understands. */
+static void an_fdinfo_over_64_kib_is_left_out(void **state)
+{
+    struct machine m;
+
+    (void)state;
+    open_copy(&m, "rx7900xtx");
+    add_padded_client(&m, 60 * 1024);
+    assert_int_equal(gpuctl_refresh(m.g), 0);
+    assert_int_equal(gpuctl_device_at(m.g, 0)->process_count, 3);
+    close_copy(&m);
+
+    open_copy(&m, "rx7900xtx");
+    add_padded_client(&m, 70 * 1024);
+    assert_int_equal(gpuctl_refresh(m.g), 0);
+    assert_int_equal(gpuctl_device_at(m.g, 0)->process_count, 2);
+    close_copy(&m);
+}
+
 /* Another user's processes cannot be read: lists are partial, and the status says so. Run as
  * nobody, since root reads everything. */
 static void other_users_processes_are_hidden(void **state)
@@ -274,6 +311,7 @@ int main(void)
         cmocka_unit_test(clients_that_come_go_or_go_back),
         cmocka_unit_test(other_users_processes_are_hidden),
         cmocka_unit_test(a_reused_fd_number_is_found_within_ten_passes),
+        cmocka_unit_test(an_fdinfo_over_64_kib_is_left_out),
 
     };
 
