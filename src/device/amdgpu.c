@@ -351,7 +351,8 @@ static void amd_close(void *state)
 }
 
 /* ROCr masks first; HIP then indexes what is left, reading CUDA_VISIBLE_DEVICES when
- * HIP_VISIBLE_DEVICES is not set (ROCm/clr rocdevice.cpp). */
+ * HIP_VISIBLE_DEVICES is unset or empty, and masking nothing when that is empty too (ROCm/clr
+ * rocdevice.cpp: HIP_VISIBLE_DEVICES[0] != '\0' ? HIP : CUDA, then only if ordinals[0]). */
 static const struct mask_var amd_masks[] = {
     {"ROCR_VISIBLE_DEVICES", NULL, &mask_rocr},
     {"HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", &mask_hip},

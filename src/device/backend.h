@@ -42,7 +42,8 @@ struct backend_env {
 };
 
 /* A mask variable of a backend, read by its runtime's rules; when it is unset (or set but
- * empty), `fallback` is read instead (HIP reads CUDA_VISIBLE_DEVICES then). */
+ * empty), `fallback` is read instead (HIP reads CUDA_VISIBLE_DEVICES then, and takes an empty
+ * value of either as unset). */
 struct mask_var {
     const char *name;
     const char *fallback;

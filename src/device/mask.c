@@ -16,7 +16,7 @@ const struct mask_rules mask_cuda = {INDEX_STRTOUL, UUID_PREFIX, DUP_EMPTIES, tr
 const struct mask_rules mask_rocr = {
     INDEX_STRTOL, UUID_PREFIX_NOCASE, DUP_STOPS, false, false, false, false};
 const struct mask_rules mask_hip = {INDEX_DIGITS, UUID_SUBSTRING, DUP_SKIPPED, false,
-                                    false,        false,          false};
+                                    false,        false,          true};
 const struct mask_rules mask_ze = {INDEX_DOTTED, UUID_NONE, DUP_SKIPPED, false, true, true, true};
 
 /* One entry of the list: a slice of the value, not terminated. */
@@ -99,8 +99,8 @@ static bool parse_index(const struct mask_ctx *m, struct entry e, unsigned long 
             digits(&p, end, &ignored);
         }
         return p == end;
-    default: /* INDEX_DIGITS: decimal digits only */
-        if (p == end)
+    default: /* INDEX_DIGITS: the index as std::to_string writes it: digits, no leading zero */
+        if (p == end || (*p == '0' && end - p > 1))
             return false;
         *v = digits(&p, end, big);
         return p == end;
@@ -151,18 +151,46 @@ static long resolve_uuid(struct mask_ctx *m, struct entry e)
     return -1;
 }
 
+/* Whether e holds "GPU-" anywhere. */
+static bool holds_gpu_dash(struct entry e)
+{
+    for (int i = 0; i + 4 <= e.len; i++)
+        if (strncmp(e.s + i, "GPU-", 4) == 0)
+            return true;
+    return false;
+}
+
+/* Whether an entry names a GPU by UUID, by its runtime's rule: CUDA, when the list's first entry
+ * does; ROCr, when it starts with G once trimmed (it upper-cases entries); HIP, when it holds
+ * "GPU-" anywhere. Writes the part of the entry the runtime matches to *match. */
+static bool uuid_entry(const struct mask_ctx *m, struct entry e, struct entry *match)
+{
+    struct entry t = trimmed(e);
+
+    switch (m->rules->uuid) {
+    case UUID_PREFIX:
+        *match = e;
+        return m->uuid_list;
+    case UUID_PREFIX_NOCASE:
+        *match = t;
+        return t.len > 0 && (t.s[0] == 'G' || t.s[0] == 'g');
+    case UUID_SUBSTRING:
+        *match = e;
+        return holds_gpu_dash(e);
+    default:
+        return false;
+    }
+}
+
 /* Resolves one entry to a device position, or -1 with the message set. */
 static long resolve(struct mask_ctx *m, struct entry e)
 {
-    struct entry t = trimmed(e);
-    bool uuid = m->rules->first_entry_decides
-                    ? m->uuid_list
-                    : m->rules->uuid != UUID_NONE && t.len > 0 && (t.s[0] == 'G' || t.s[0] == 'g');
+    struct entry match;
     unsigned long v = 0;
     bool big = false;
 
-    if (uuid)
-        return resolve_uuid(m, m->rules->uuid == UUID_PREFIX ? e : t);
+    if (uuid_entry(m, e, &match))
+        return resolve_uuid(m, match);
     if (!parse_index(m, e, &v, &big)) {
         snprintf(m->why, sizeof(m->why), "%s entry '%.*s' is neither a GPU index nor a GPU UUID",
                  m->var, SHOWN(e));

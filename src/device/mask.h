@@ -21,7 +21,7 @@ struct mask_rules {
     bool first_entry_decides; /* CUDA: the first entry makes the list indices or UUIDs */
     bool invalid_skips;       /* ZE: an invalid entry is skipped, not the end of the list */
     bool enumeration_order;   /* ZE: the mask selects; devices keep their own order */
-    bool empty_is_unset;      /* ZE: an empty value masks nothing */
+    bool empty_is_unset;      /* HIP, ZE: an empty value masks nothing */
 };
 
 extern const struct mask_rules mask_cuda, mask_rocr, mask_hip, mask_ze;
@@ -39,7 +39,9 @@ extern const struct mask_rules mask_cuda, mask_rocr, mask_hip, mask_ze;
  *   - a device listed twice makes the whole list empty;
  *   - a MIG entry also ends gpuctl's list, though CUDA would use that instance.
  * ROCr: each entry is an index (strtol, base 0) or a UUID prefix (any case); a duplicate ends
- * the list. HIP: whole decimal indices or UUID substrings; duplicates are skipped. Level Zero
+ * the list. HIP: an empty value masks nothing; each entry is a decimal index as std::to_string
+ * writes it (no sign, space or leading zero: "01" is invalid) or, when it holds "GPU-", a
+ * substring of a UUID (the first GPU that has it); duplicates are skipped. Level Zero
  * (ZE_AFFINITY_MASK): "X" or "X.Y" (device X); invalid and repeated entries are skipped, devices
  * keep their order, and an empty value masks nothing.
  * Writes the positions of the visible devices, in their new order, to order (room for n) and

@@ -182,15 +182,17 @@ static void apply_mask(const struct backend *be, const struct mask_var *mv, cons
     *count = n;
 }
 
-/* The variable a mask is read from: its own when set and not empty, else the fallback when
- * that is set, else its own when set (empty); NULL when neither is set. */
+/* The variable a mask is read from: its own when set and not empty, else the fallback when that
+ * is set (and not empty, for a runtime that reads empty as unset, as HIP does), else its own when
+ * set (empty); NULL when neither is set. */
 static const char *mask_source(const struct mask_var *mv)
 {
     const char *own = getenv(mv->name);
+    const char *fallback = mv->fallback ? getenv(mv->fallback) : NULL;
 
     if (own && *own)
         return mv->name;
-    if (mv->fallback && getenv(mv->fallback))
+    if (fallback && (*fallback || !mv->rules->empty_is_unset))
         return mv->fallback;
     return own ? mv->name : NULL;
 }

@@ -314,6 +314,13 @@ static void rocm_masks(void **state)
     assert_string_equal(visible("mi250x", NULL, ENV("CUDA_VISIBLE_DEVICES=1")), "cuda:01");
     assert_string_equal(
         visible("mi250x", NULL, ENV("HIP_VISIBLE_DEVICES=0", "CUDA_VISIBLE_DEVICES=1")), "cuda:00");
+    /* HIP takes an empty value, its own or CUDA's, as unset, and reads CUDA's when its own is
+     * empty; it rejects indices with leading zeros. */
+    assert_string_equal(visible("mi250x", NULL, ENV("HIP_VISIBLE_DEVICES=")), "cuda:00,cuda:11");
+    assert_string_equal(visible("mi250x", NULL, ENV("CUDA_VISIBLE_DEVICES=")), "cuda:00,cuda:11");
+    assert_string_equal(
+        visible("mi250x", NULL, ENV("HIP_VISIBLE_DEVICES=", "CUDA_VISIBLE_DEVICES=1")), "cuda:01");
+    assert_string_equal(visible("mi250x", NULL, ENV("HIP_VISIBLE_DEVICES=01")), "");
     /* HIP indexes what ROCr left. */
     assert_string_equal(
         visible("mi250x", NULL, ENV("ROCR_VISIBLE_DEVICES=1", "HIP_VISIBLE_DEVICES=0")), "cuda:01");

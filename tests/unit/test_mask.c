@@ -22,14 +22,24 @@ struct outcome {
     char msg[256];
 };
 
-static struct outcome apply(const char *value, size_t n)
+static struct outcome apply_rules(const char *var, const struct mask_rules *rules,
+                                  const char *value, size_t n)
 {
     struct outcome o;
 
     memset(&o, 0xff, sizeof(o.order));
-    o.result = mask_apply("CUDA_VISIBLE_DEVICES", &mask_cuda, value, uuids, n, o.order, &o.count,
-                          o.msg, sizeof(o.msg));
+    o.result = mask_apply(var, rules, value, uuids, n, o.order, &o.count, o.msg, sizeof(o.msg));
     return o;
+}
+
+static struct outcome apply(const char *value, size_t n)
+{
+    return apply_rules("CUDA_VISIBLE_DEVICES", &mask_cuda, value, n);
+}
+
+static struct outcome hip(const char *value)
+{
+    return apply_rules("HIP_VISIBLE_DEVICES", &mask_hip, value, 3);
 }
 
 #define assert_visible(o, ...)                                                                     \
@@ -179,6 +189,37 @@ static void long_entries_are_read_whole(void **state)
     assert_non_null(strstr(apply(value, 3).msg, "out of range"));
 }
 
+/* HIP (ROCm/clr rocdevice.cpp) masks only when the value is not empty, and reads an index back
+ * with std::to_string: anything else is invalid and ends the list. */
+static void hip_empty_masks_nothing(void **state)
+{
+    (void)state;
+    assert_visible(hip(""), 0, 1, 2);
+    assert_string_equal(hip("").msg, "");
+}
+
+static void hip_indices_are_plain_decimal(void **state)
+{
+    (void)state;
+    assert_visible(hip("2,0"), 2, 0);
+    assert_int_equal(hip("01").count, 0);
+    assert_visible(hip("1,01,0"), 1);
+    assert_int_equal(hip("+1").count, 0);
+    assert_int_equal(hip(" 1").count, 0);
+    assert_visible(hip("0,0,2"), 0, 2); /* a duplicate is skipped */
+}
+
+static void hip_uuids_are_substrings_holding_gpu_dash(void **state)
+{
+    (void)state;
+    assert_visible(hip("GPU-bbbb"), 2);
+    assert_visible(hip("GPU-aaaa"), 0);         /* the first GPU that holds it */
+    assert_int_equal(hip("bbbb3333").count, 0); /* no "GPU-": read as an index */
+    assert_int_equal(hip("gpu-bbbb").count, 0); /* case matters */
+    assert_visible(hip("1,GPU-bbbb"), 1, 2);    /* indices and UUIDs mix */
+    assert_non_null(strstr(hip("GPU-cccc").msg, "no GPU"));
+}
+
 static void no_devices(void **state)
 {
     (void)state;
@@ -206,6 +247,9 @@ int main(void)
         cmocka_unit_test(mig_entries_stop_the_list),
         cmocka_unit_test(long_entries_are_read_whole),
         cmocka_unit_test(no_devices),
+        cmocka_unit_test(hip_empty_masks_nothing),
+        cmocka_unit_test(hip_indices_are_plain_decimal),
+        cmocka_unit_test(hip_uuids_are_substrings_holding_gpu_dash),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
