@@ -2,6 +2,7 @@
 #include "device/mask.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,32 @@
 #include "util/banned.h"
 #include "util/str.h"
 
-const struct mask_rules mask_cuda = {INDEX_STRTOUL, UUID_PREFIX, DUP_EMPTIES, true,
-                                     false,         false,       false};
+const struct mask_rules mask_cuda = {
+    .index = INDEX_STRTOUL,
+    .uuid = UUID_PREFIX,
+    .duplicate = DUP_EMPTIES,
+    .first_entry_decides = true,
+};
 const struct mask_rules mask_rocr = {
-    INDEX_STRTOL, UUID_PREFIX_NOCASE, DUP_STOPS, false, false, false, false};
-const struct mask_rules mask_hip = {INDEX_DIGITS, UUID_SUBSTRING, DUP_SKIPPED, false,
-                                    false,        false,          true};
-const struct mask_rules mask_ze = {INDEX_DOTTED, UUID_NONE, DUP_SKIPPED, false, true, true, true};
+    .index = INDEX_STRTOL,
+    .uuid = UUID_PREFIX_NOCASE,
+    .duplicate = DUP_STOPS,
+    .reads_n_entries = true,
+};
+const struct mask_rules mask_hip = {
+    .index = INDEX_DIGITS,
+    .uuid = UUID_SUBSTRING,
+    .duplicate = DUP_SKIPPED,
+    .empty_is_unset = true,
+};
+const struct mask_rules mask_ze = {
+    .index = INDEX_DOTTED,
+    .uuid = UUID_NONE,
+    .duplicate = DUP_SKIPPED,
+    .invalid_skips = true,
+    .enumeration_order = true,
+    .empty_is_unset = true,
+};
 
 /* One entry of the list: a slice of the value, not terminated. */
 struct entry {
@@ -62,48 +82,83 @@ static unsigned long digits(const char **p, const char *end, bool *big)
     return v;
 }
 
+/* CUDA: as strtoul reads it: leading space and '+' allowed, junk after the digits ignored. */
+static bool parse_strtoul(struct entry e, unsigned long *v, bool *big)
+{
+    const char *p = e.s, *end = e.s + e.len;
+
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    p += p < end && *p == '+';
+    if (p == end || !isdigit((unsigned char)*p))
+        return false;
+    *v = digits(&p, end, big);
+    return true;
+}
+
+/* ROCr: the whole trimmed entry as strtol reads it, base 0 (decimal, 0x-hex, 0-octal, a sign);
+ * a negative index is out of range. */
+static bool parse_strtol(struct entry e, unsigned long *v, bool *big)
+{
+    char buf[32], *stop;
+    long x;
+
+    e = trimmed(e);
+    if (e.len == 0 || e.len >= (int)sizeof(buf))
+        return false;
+    memcpy(buf, e.s, (size_t)e.len);
+    buf[e.len] = '\0';
+    errno = 0;
+    x = strtol(buf, &stop, 0);
+    if (stop == buf || *stop != '\0')
+        return false;
+    *big = errno == ERANGE || x < 0 || x > 1000000;
+    *v = x < 0 ? 0 : (unsigned long)x;
+    return true;
+}
+
+/* Level Zero: "X" or "X.Y", device X. */
+static bool parse_dotted(struct entry e, unsigned long *v, bool *big)
+{
+    const char *p, *end;
+
+    e = trimmed(e);
+    p = e.s;
+    end = e.s + e.len;
+    if (p == end || !isdigit((unsigned char)*p))
+        return false;
+    *v = digits(&p, end, big);
+    if (p < end && *p == '.' && p + 1 < end && isdigit((unsigned char)p[1])) {
+        bool ignored = false;
+        p++;
+        digits(&p, end, &ignored);
+    }
+    return p == end;
+}
+
+/* HIP: the index as std::to_string writes it back: digits only, no leading zero. */
+static bool parse_digits(struct entry e, unsigned long *v, bool *big)
+{
+    const char *p = e.s, *end = e.s + e.len;
+
+    if (p == end || (*p == '0' && end - p > 1))
+        return false;
+    *v = digits(&p, end, big);
+    return p == end;
+}
+
 /* Parses an index entry by the rules' syntax; returns false when it is not one. */
 static bool parse_index(const struct mask_ctx *m, struct entry e, unsigned long *v, bool *big)
 {
-    const char *p = e.s, *end = e.s + e.len;
-    char buf[32], *stop;
-
     switch (m->rules->index) {
-    case INDEX_STRTOUL: /* leading space and '+', junk after the digits ignored */
-        while (p < end && isspace((unsigned char)*p))
-            p++;
-        p += p < end && *p == '+';
-        if (p == end || !isdigit((unsigned char)*p))
-            return false;
-        *v = digits(&p, end, big);
-        return true;
-    case INDEX_STRTOL: /* the whole entry, decimal, 0x-hex or 0-octal */
-        e = trimmed(e);
-        if (e.len == 0 || e.len >= (int)sizeof(buf) || !isdigit((unsigned char)e.s[0]))
-            return false;
-        memcpy(buf, e.s, (size_t)e.len);
-        buf[e.len] = '\0';
-        *v = strtoul(buf, &stop, 0);
-        *big = *v > 1000000;
-        return *stop == '\0';
-    case INDEX_DOTTED: /* "X" or "X.Y": device X */
-        e = trimmed(e);
-        p = e.s;
-        end = e.s + e.len;
-        if (p == end || !isdigit((unsigned char)*p))
-            return false;
-        *v = digits(&p, end, big);
-        if (p < end && *p == '.' && p + 1 < end && isdigit((unsigned char)p[1])) {
-            bool ignored = false;
-            p++;
-            digits(&p, end, &ignored);
-        }
-        return p == end;
-    default: /* INDEX_DIGITS: the index as std::to_string writes it: digits, no leading zero */
-        if (p == end || (*p == '0' && end - p > 1))
-            return false;
-        *v = digits(&p, end, big);
-        return p == end;
+    case INDEX_STRTOUL:
+        return parse_strtoul(e, v, big);
+    case INDEX_STRTOL:
+        return parse_strtol(e, v, big);
+    case INDEX_DOTTED:
+        return parse_dotted(e, v, big);
+    default:
+        return parse_digits(e, v, big);
     }
 }
 
@@ -138,6 +193,12 @@ static long resolve_uuid(struct mask_ctx *m, struct entry e)
                  "%s entry '%.*s' is not a GPU UUID, and a list that starts "
                  "with UUIDs may hold only UUIDs",
                  m->var, SHOWN(e));
+        return -1;
+    }
+    if (m->rules->uuid == UUID_PREFIX_NOCASE && (e.len < 5 || e.len > 20)) {
+        snprintf(m->why, sizeof(m->why),
+                 "%s entry '%.*s' is not a GPU UUID: ROCr takes 5 to 20 characters", m->var,
+                 SHOWN(e));
         return -1;
     }
     for (size_t i = 0; i < m->n; i++) {
@@ -283,6 +344,7 @@ enum mask_outcome mask_apply(const char *var, const struct mask_rules *rules, co
     struct mask_ctx m = {var, rules, uuids, n, false, msg, msg_len, ""};
     enum mask_outcome outcome = MASK_OK;
     bool dropped = false;
+    size_t taken = 0;
 
     *count = 0;
     msg[0] = '\0';
@@ -299,7 +361,8 @@ enum mask_outcome mask_apply(const char *var, const struct mask_rules *rules, co
         return MASK_DROPPED;
     }
     m.uuid_list = str_starts_with(value, "GPU-") || str_starts_with(value, "MIG-");
-    for (const char *p = value; outcome == MASK_OK;) {
+    for (const char *p = value; outcome == MASK_OK && (!rules->reads_n_entries || taken < n);
+         taken++) {
         const char *comma = strchr(p, ',');
         struct entry e = {p, comma ? (int)(comma - p) : (int)strlen(p)};
         outcome = take(&m, e, order, count, &dropped);

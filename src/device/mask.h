@@ -19,6 +19,7 @@ struct mask_rules {
     enum { UUID_PREFIX, UUID_PREFIX_NOCASE, UUID_SUBSTRING, UUID_NONE } uuid; /* UUID matching */
     enum { DUP_EMPTIES, DUP_STOPS, DUP_SKIPPED } duplicate;
     bool first_entry_decides; /* CUDA: the first entry makes the list indices or UUIDs */
+    bool reads_n_entries;     /* ROCr: reads no more entries than there are devices */
     bool invalid_skips;       /* ZE: an invalid entry is skipped, not the end of the list */
     bool enumeration_order;   /* ZE: the mask selects; devices keep their own order */
     bool empty_is_unset;      /* HIP, ZE: an empty value masks nothing */
@@ -38,10 +39,12 @@ extern const struct mask_rules mask_cuda, mask_rocr, mask_hip, mask_ze;
  *     ends the list: the devices before it stay visible, in the order listed;
  *   - a device listed twice makes the whole list empty;
  *   - a MIG entry also ends gpuctl's list, though CUDA would use that instance.
- * ROCr: each entry is an index (strtol, base 0) or a UUID prefix (any case); a duplicate ends
- * the list. HIP: an empty value masks nothing; each entry is a decimal index as std::to_string
- * writes it (no sign, space or leading zero: "01" is invalid) or, when it holds "GPU-", a
- * substring of a UUID (the first GPU that has it); duplicates are skipped. Level Zero
+ * ROCr: reads as many entries as there are devices, each trimmed: an index (strtol, base 0, so
+ * "+1" and "0x1" are 1; negative is invalid) or, when it starts with G, a UUID prefix of 5 to 20
+ * characters (any case); a duplicate ends the list. HIP: an empty value masks nothing; each
+ * entry is a decimal index as std::to_string writes it (no sign, space or leading zero: "01" is
+ * invalid) or, when it holds "GPU-", a substring of a UUID (the first GPU that has it);
+ * duplicates are skipped. Level Zero
  * (ZE_AFFINITY_MASK): "X" or "X.Y" (device X); invalid and repeated entries are skipped, devices
  * keep their order, and an empty value masks nothing.
  * Writes the positions of the visible devices, in their new order, to order (room for n) and

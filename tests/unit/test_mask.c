@@ -37,6 +37,11 @@ static struct outcome apply(const char *value, size_t n)
     return apply_rules("CUDA_VISIBLE_DEVICES", &mask_cuda, value, n);
 }
 
+static struct outcome rocr(const char *value, size_t n)
+{
+    return apply_rules("ROCR_VISIBLE_DEVICES", &mask_rocr, value, n);
+}
+
 static struct outcome hip(const char *value)
 {
     return apply_rules("HIP_VISIBLE_DEVICES", &mask_hip, value, 3);
@@ -189,6 +194,50 @@ static void long_entries_are_read_whole(void **state)
     assert_non_null(strstr(apply(value, 3).msg, "out of range"));
 }
 
+/* ROCr (amd_filter_device.cpp) trims and upper-cases each entry, reads an index with strtol and
+ * a UUID prefix of 5 to 20 characters, and reads no more entries than there are GPUs. */
+static void rocr_indices_are_read_by_strtol(void **state)
+{
+    (void)state;
+    assert_visible(rocr("+1", 3), 1);
+    assert_visible(rocr(" 0x2 ,0", 3), 2, 0);
+    assert_visible(rocr("-0", 3), 0);
+    assert_int_equal(rocr("-1", 3).count, 0);
+    assert_visible(rocr("1,2x", 3), 1);
+    assert_visible(rocr("1,1,0", 3), 1); /* a duplicate ends the list */
+}
+
+static void rocr_uuids_take_5_to_20_characters(void **state)
+{
+    static const char *const amd[] = {"GPU-99A3C5E7F0B2D468", "GPU-99A3C5E7F0B2D469"};
+    struct outcome o;
+
+    (void)state;
+    o.result = mask_apply("ROCR_VISIBLE_DEVICES", &mask_rocr, "gpu-99a3c5e7f0b2d469", amd, 2,
+                          o.order, &o.count, o.msg, sizeof(o.msg));
+    assert_visible(o, 1);
+    o.result = mask_apply("ROCR_VISIBLE_DEVICES", &mask_rocr, "GPU-9", amd, 2, o.order, &o.count,
+                          o.msg, sizeof(o.msg));
+    assert_int_equal(o.count, 0); /* a prefix of both */
+    o.result = mask_apply("ROCR_VISIBLE_DEVICES", &mask_rocr, "GPU-", amd, 2, o.order, &o.count,
+                          o.msg, sizeof(o.msg));
+    assert_int_equal(o.count, 0);
+    assert_non_null(strstr(o.msg, "5 to 20 characters"));
+    o.result = mask_apply("ROCR_VISIBLE_DEVICES", &mask_rocr, "GPU-99A3C5E7F0B2D4690", amd, 2,
+                          o.order, &o.count, o.msg, sizeof(o.msg));
+    assert_int_equal(o.count, 0); /* 21 characters */
+}
+
+static void rocr_reads_as_many_entries_as_gpus(void **state)
+{
+    struct outcome o = rocr("1,0,junk", 2);
+
+    (void)state;
+    assert_visible(o, 1, 0);
+    assert_int_equal(o.result, MASK_OK);
+    assert_string_equal(o.msg, "");
+}
+
 /* HIP (ROCm/clr rocdevice.cpp) masks only when the value is not empty, and reads an index back
  * with std::to_string: anything else is invalid and ends the list. */
 static void hip_empty_masks_nothing(void **state)
@@ -247,7 +296,11 @@ int main(void)
         cmocka_unit_test(mig_entries_stop_the_list),
         cmocka_unit_test(long_entries_are_read_whole),
         cmocka_unit_test(no_devices),
+        cmocka_unit_test(rocr_indices_are_read_by_strtol),
+        cmocka_unit_test(rocr_uuids_take_5_to_20_characters),
+        cmocka_unit_test(rocr_reads_as_many_entries_as_gpus),
         cmocka_unit_test(hip_empty_masks_nothing),
+
         cmocka_unit_test(hip_indices_are_plain_decimal),
         cmocka_unit_test(hip_uuids_are_substrings_holding_gpu_dash),
     };
