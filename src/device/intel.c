@@ -26,6 +26,7 @@ static const struct intel_part {
     {0xe20b, "Intel Arc B580 Graphics", "xe2-hpg"},
     {0xe20c, "Intel Arc B570 Graphics", "xe2-hpg"},
     {0x0bd5, "Intel Data Center GPU Max 1550", "xe-hpc"},
+    {0x0bda, "Intel Data Center GPU Max 1100", "xe-hpc"},
     {0x7d55, "Intel Arc Graphics (Meteor Lake)", "xe-lpg"},
     {0x64a0, "Intel Arc 140V GPU (Lunar Lake)", "xe2-lpg"},
     {0x6420, "Intel Arc 130V GPU (Lunar Lake)", "xe2-lpg"},
@@ -48,6 +49,7 @@ static const struct freq_files {
  * sample, for the power between two refreshes. */
 struct intel_dev {
     struct drm_card card;
+    unsigned tiles;        /* Level Zero sub-devices, at least 1 */
     char freq_dir[160];    /* where the frequency files are */
     const char *freq_cur;  /* or NULL */
     const char *energy;    /* "energy1_input" (card), "energy2_input" (package) or NULL */
@@ -64,6 +66,7 @@ struct intel_state {
     unsigned flags;
     struct intel_dev *devs;
     size_t n;
+    bool tiles_are_devices; /* Level Zero's FLAT (or COMBINED) hierarchy */
 };
 
 static uint64_t monotonic_ns(void)
@@ -125,10 +128,28 @@ static void find_sensors(const char *root, struct intel_dev *g, uint64_t *max_mh
     g->has_fan = sysfs_exists(root, g->card.hwmon, "fan1_input");
 }
 
+/* Device memory, where the kernel says: xe per tile, summed over the tiles; i915 only in Intel's
+ * backports (lmem_total_bytes). */
+static bool vram_total(const char *root, const struct intel_dev *g, uint64_t *out)
+{
+    char tile[96];
+    uint64_t v;
+    bool any = false;
+
+    *out = 0;
+    for (unsigned t = 0; t < g->tiles; t++) {
+        snprintf(tile, sizeof(tile), "%.64s/tile%u", g->card.device, t);
+        if (sysfs_u64(root, tile, "physical_vram_size_bytes", &v) && v <= UINT64_MAX - *out) {
+            *out += v;
+            any = true;
+        }
+    }
+    return any || sysfs_u64(root, g->card.card, "lmem_total_bytes", out);
+}
+
 static void read_identity(const struct intel_state *s, struct intel_dev *g, struct gpuctl_device *d)
 {
     const struct intel_part *part = find_part(g->card.device_id);
-    char tile[96];
     uint64_t v;
     bool has_max;
 
@@ -145,21 +166,77 @@ static void read_identity(const struct intel_state *s, struct intel_dev *g, stru
     find_sensors(s->sysfs, g, &v, &has_max);
     if (has_max)
         DEV_SET(d, clock_sm_max_mhz, GPUCTL_M_CLOCK_SM_MAX, (unsigned)v);
-    /* Device memory, where the kernel says: xe per tile, i915 only in Intel's backports. */
-    snprintf(tile, sizeof(tile), "%s/tile0", g->card.device);
-    if (sysfs_u64(s->sysfs, tile, "physical_vram_size_bytes", &v) ||
-        sysfs_u64(s->sysfs, g->card.card, "lmem_total_bytes", &v))
+    if (vram_total(s->sysfs, g, &v))
         DEV_SET(d, memory_total_bytes, GPUCTL_M_MEMORY_TOTAL, v);
 }
 
-/* Discrete GPUs first, then PCI order, as Level Zero and so PyTorch's xpu:N count them. */
+/* Level Zero's order, and so PyTorch's xpu:N: discrete GPUs first, then PCI order; PCI order
+ * alone when ZE_ENABLE_PCI_ID_DEVICE_ORDER is a nonzero number (compute-runtime reads it with
+ * atoll, so "1" sets it and "true" does not). */
 static int intel_compare(const struct devslot *a, const struct devslot *b)
 {
+    const char *pci_order = getenv("ZE_ENABLE_PCI_ID_DEVICE_ORDER");
     bool ia = is_integrated(&a->pci), ib = is_integrated(&b->pci);
 
-    if (ia != ib)
+    if (ia != ib && !(pci_order && atoll(pci_order) != 0))
         return ia ? 1 : -1;
     return pci_compare(&a->pci, &b->pci);
+}
+
+/* Level Zero's tiles (sub-devices) of a card: xe lists them as tileN under the PCI device
+ * (xe_tile_sysfs.c); i915 lists each GT as gt/gtN under the card (intel_gt_sysfs.c), one per tile
+ * on a multi-tile GPU but also the media GT of Meteor Lake's integrated GPU, so an integrated GPU
+ * (never multi-tile) has one. At least 1, at most 64. */
+static unsigned count_tiles(const char *root, const struct drm_card *c)
+{
+    char gt[64];
+    unsigned n = 1;
+
+    if (strcmp(c->driver, "xe") == 0) {
+        n = sysfs_count_numbered(root, c->device, "tile");
+    } else if (!is_integrated(&c->pci)) {
+        snprintf(gt, sizeof(gt), "%.48s/gt", c->card);
+        n = sysfs_count_numbered(root, gt, "gt");
+    }
+    return n == 0 ? 1 : n > 64 ? 64 : n;
+}
+
+/* Whether Level Zero makes each tile a device: ZE_FLAT_DEVICE_HIERARCHY FLAT or COMBINED yes,
+ * COMPOSITE no; unset (or another value), compute-runtime's default for the platform: FLAT on
+ * Xe-HPC (Data Center GPU Max), COMPOSITE on the others. compute-runtime takes that default from
+ * the first GPU it finds, gpuctl from any: machines do not mix Max GPUs with others. */
+static bool tiles_are_devices(const struct intel_state *s)
+{
+    const char *v = getenv("ZE_FLAT_DEVICE_HIERARCHY");
+
+    if (v && (strcmp(v, "FLAT") == 0 || strcmp(v, "COMBINED") == 0))
+        return true;
+    if (v && strcmp(v, "COMPOSITE") == 0)
+        return false;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct intel_part *part = find_part(s->devs[i].card.device_id);
+        if (part && strcmp(part->arch, "xe-hpc") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Counts every card's tiles and learns the hierarchy; says so in st where Level Zero then counts
+ * devices otherwise than gpuctl does. */
+static void learn_tiles(struct intel_state *s, struct gpuctl_backend_status *st)
+{
+    bool multi = false;
+
+    for (size_t i = 0; i < s->n; i++) {
+        s->devs[i].tiles = count_tiles(s->sysfs, &s->devs[i].card);
+        multi |= s->devs[i].tiles > 1;
+    }
+    s->tiles_are_devices = tiles_are_devices(s);
+    if (multi && s->tiles_are_devices)
+        snprintf(st->message, sizeof(st->message),
+                 "Level Zero counts each tile as a device here (FLAT hierarchy): "
+                 "ZE_AFFINITY_MASK and PyTorch's xpu:N count tiles, gpuctl's xpu:N and select "
+                 "whole GPUs; ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE makes them agree");
 }
 
 static int intel_open(const struct backend_env *env, struct gpuctl_system *sys, void **state,
@@ -171,8 +248,7 @@ static int intel_open(const struct backend_env *env, struct gpuctl_system *sys, 
     size_t n = 0;
     int ret;
 
-    (void)sys;
-    (void)st; /* no Intel GPU is nothing to explain */
+    (void)sys; /* no Intel GPU is nothing to explain: st stays empty then */
     if (!s)
         return GPUCTL_ENOMEM;
     ret = drm_cards(env->sysfs_root, INTEL_VENDOR, drivers, &cards, &n);
@@ -189,6 +265,7 @@ static int intel_open(const struct backend_env *env, struct gpuctl_system *sys, 
     for (size_t i = 0; i < n; i++)
         s->devs[i].card = cards[i];
     free(cards);
+    learn_tiles(s, st);
     *state = s;
     return 0;
 }
@@ -202,6 +279,8 @@ static int intel_enumerate(void *state, struct devlist *out)
         if (!slot)
             return GPUCTL_ENOMEM;
         slot->handle = &s->devs[i];
+        slot->tiles = s->devs[i].tiles;
+        slot->tiles_are_devices = s->tiles_are_devices;
         read_identity(s, &s->devs[i], &slot->dev);
     }
     return 0;

@@ -2,6 +2,7 @@
 #include "device/sysfs.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,31 @@ bool sysfs_s64(const char *root, const char *dir, const char *name, int64_t *out
     char buf[64];
 
     return sysfs_str(root, dir, name, buf, sizeof(buf)) && parse_number(dir, name, buf, true, out);
+}
+
+unsigned sysfs_count_numbered(const char *root, const char *dir, const char *prefix)
+{
+    char path[1200];
+    size_t plen = strlen(prefix);
+    unsigned n = 0;
+    struct dirent *e;
+    DIR *d;
+
+    if (fs_join(path, sizeof(path), root, dir) != 0)
+        return 0;
+    d = opendir(path);
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        const char *p = e->d_name + plen;
+        if (strncmp(e->d_name, prefix, plen) != 0 || !*p)
+            continue;
+        while (isdigit((unsigned char)*p))
+            p++;
+        n += *p == '\0';
+    }
+    closedir(d);
+    return n;
 }
 
 bool sysfs_uevent(const char *root, const char *dir, const char *name, const char *key, char *buf,

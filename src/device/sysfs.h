@@ -27,6 +27,10 @@ bool sysfs_str(const char *root, const char *dir, const char *name, char *buf, s
 bool sysfs_uevent(const char *root, const char *dir, const char *name, const char *key, char *buf,
                   size_t len);
 
+/* How many entries of the directory <root>/<dir> are named prefix followed by digits only
+ * ("tile0", "gt1"); 0 when there is no such directory. */
+unsigned sysfs_count_numbered(const char *root, const char *dir, const char *prefix);
+
 /* Whether <root>/<dir>/<name> exists. */
 bool sysfs_exists(const char *root, const char *dir, const char *name);
 

@@ -337,10 +337,19 @@ static void level_zero_mask(void **state)
     /* The mask selects; devices keep Level Zero's order. */
     assert_string_equal(visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=1,0")),
                         "cuda:00,rocm:00,xpu:00,xpu:11");
-    /* Out-of-range entries are skipped; "0.1" is a sub-device of device 0. */
-    assert_string_equal(visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=7,0.1")),
+    /* Out-of-range entries are skipped; "0.1" names tile 1 of GPU 0, which the A770 (one tile)
+     * does not have: compute-runtime selects nothing for it. */
+    assert_string_equal(visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=7,0.1")), "cuda:00,rocm:00");
+    /* These GPUs' default hierarchy is COMPOSITE, where "0.0" is GPU 0's only tile; in FLAT
+     * (or COMBINED) an X.Y entry is ignored. */
+    assert_string_equal(visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=0.0")),
                         "cuda:00,rocm:00,xpu:00");
+    assert_string_equal(
+        visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=0.0", "ZE_FLAT_DEVICE_HIERARCHY=FLAT")),
+        "cuda:00,rocm:00");
     assert_string_equal(visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=")),
+                        "cuda:00,rocm:00,xpu:00,xpu:11");
+    assert_string_equal(visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=default")),
                         "cuda:00,rocm:00,xpu:00,xpu:11");
     run_machine(&r, "mixed", "gpu1", ENV("ZE_AFFINITY_MASK=7,0"), ARGS("info"));
     assert_non_null(strstr(r.out, "note: ZE_AFFINITY_MASK entry '7' is out of range: this "
@@ -350,6 +359,59 @@ static void level_zero_mask(void **state)
     assert_string_equal(
         visible("mixed", "gpu1", ENV("CUDA_VISIBLE_DEVICES=", "HIP_VISIBLE_DEVICES=0")),
         "rocm:00,xpu:00,xpu:11");
+}
+
+/* ZE_ENABLE_PCI_ID_DEVICE_ORDER=1 drops Level Zero's "discrete first": PCI order alone. */
+static void level_zero_pci_order(void **state)
+{
+    struct run r;
+    json_t *i = info(&r, "mixed", "gpu1", ENV("ZE_ENABLE_PCI_ID_DEVICE_ORDER=1"));
+
+    (void)state;
+    assert_json_str(info_device(i, 2), "device", "xpu:0");
+    assert_json_str(info_device(i, 2), "name", "Intel UHD Graphics 770"); /* 0000:00:02.0 */
+    assert_json_str(info_device(i, 3), "name", "Intel Arc A770 Graphics");
+    json_decref(i);
+    run_release(&r);
+    i = info(&r, "mixed", "gpu1", ENV("ZE_ENABLE_PCI_ID_DEVICE_ORDER=0"));
+    assert_json_str(info_device(i, 2), "name", "Intel Arc A770 Graphics");
+    json_decref(i);
+    run_release(&r);
+}
+
+/* Two Max 1550 of two tiles each: Level Zero's default on them is FLAT, where each tile is a
+ * device and indices count tiles; COMPOSITE makes X a GPU and X.Y its tile. */
+static void level_zero_tiles(void **state)
+{
+    struct run r;
+    json_t *i = info(&r, "max1550", NULL, NULL);
+
+    (void)state;
+    assert_int_equal(ndevices(i), 3);
+    assert_json_str(info_device(i, 0), "name", "Intel Data Center GPU Max 1550");
+    assert_json_int(info_device(i, 0), "memory_total_bytes", 128 * GiB); /* both tiles' */
+    json_decref(i);
+    run_release(&r);
+    assert_string_equal(visible("max1550", NULL, ENV("ZE_AFFINITY_MASK=3,2")), "xpu:01");
+    assert_string_equal(visible("max1550", NULL, ENV("ZE_AFFINITY_MASK=1")), "xpu:00");
+    assert_string_equal(visible("max1550", NULL, ENV("ZE_AFFINITY_MASK=0.1")), "");
+    run_machine(&r, "max1550", NULL, ENV("ZE_AFFINITY_MASK=1"), ARGS("info"));
+    assert_non_null(strstr(r.out, "note: Level Zero counts each tile as a device here (FLAT "
+                                  "hierarchy): ZE_AFFINITY_MASK and PyTorch's xpu:N count tiles, "
+                                  "gpuctl's xpu:N and select whole GPUs; "
+                                  "ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE makes them agree; "
+                                  "ZE_AFFINITY_MASK shows 1 of the 2 tiles of GPU 0 (gpuctl lists "
+                                  "it whole)\n"));
+    run_release(&r);
+    assert_string_equal(
+        visible("max1550", NULL, ENV("ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE", "ZE_AFFINITY_MASK=1")),
+        "xpu:01");
+    assert_string_equal(
+        visible("max1550", NULL, ENV("ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE", "ZE_AFFINITY_MASK=0.1")),
+        "xpu:00");
+    run_machine(&r, "max1550", NULL, ENV("ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE"), ARGS("info"));
+    assert_null(strstr(r.out, "FLAT hierarchy"));
+    run_release(&r);
 }
 
 static void select_across_vendors(void **state)
@@ -405,6 +467,8 @@ int main(void)
         cmocka_unit_test(broken_files_read_as_null),
         cmocka_unit_test(rocm_masks),
         cmocka_unit_test(level_zero_mask),
+        cmocka_unit_test(level_zero_pci_order),
+        cmocka_unit_test(level_zero_tiles),
         cmocka_unit_test(select_across_vendors),
     };
 

@@ -22,14 +22,22 @@ struct outcome {
     char msg[256];
 };
 
-static struct outcome apply_rules(const char *var, const struct mask_rules *rules,
-                                  const char *value, size_t n)
+static struct outcome apply_to(const char *var, const struct mask_rules *rules, const char *value,
+                               const struct mask_devices *devs)
 {
     struct outcome o;
 
     memset(&o, 0xff, sizeof(o.order));
-    o.result = mask_apply(var, rules, value, uuids, n, o.order, &o.count, o.msg, sizeof(o.msg));
+    o.result = mask_apply(var, rules, value, devs, o.order, &o.count, o.msg, sizeof(o.msg));
     return o;
+}
+
+static struct outcome apply_rules(const char *var, const struct mask_rules *rules,
+                                  const char *value, size_t n)
+{
+    struct mask_devices devs = {uuids, NULL, n, false};
+
+    return apply_to(var, rules, value, &devs);
 }
 
 static struct outcome apply(const char *value, size_t n)
@@ -210,21 +218,17 @@ static void rocr_indices_are_read_by_strtol(void **state)
 static void rocr_uuids_take_5_to_20_characters(void **state)
 {
     static const char *const amd[] = {"GPU-99A3C5E7F0B2D468", "GPU-99A3C5E7F0B2D469"};
+    const struct mask_devices devs = {amd, NULL, 2, false};
     struct outcome o;
 
     (void)state;
-    o.result = mask_apply("ROCR_VISIBLE_DEVICES", &mask_rocr, "gpu-99a3c5e7f0b2d469", amd, 2,
-                          o.order, &o.count, o.msg, sizeof(o.msg));
-    assert_visible(o, 1);
-    o.result = mask_apply("ROCR_VISIBLE_DEVICES", &mask_rocr, "GPU-9", amd, 2, o.order, &o.count,
-                          o.msg, sizeof(o.msg));
+    assert_visible(apply_to("ROCR_VISIBLE_DEVICES", &mask_rocr, "gpu-99a3c5e7f0b2d469", &devs), 1);
+    o = apply_to("ROCR_VISIBLE_DEVICES", &mask_rocr, "GPU-9", &devs);
     assert_int_equal(o.count, 0); /* a prefix of both */
-    o.result = mask_apply("ROCR_VISIBLE_DEVICES", &mask_rocr, "GPU-", amd, 2, o.order, &o.count,
-                          o.msg, sizeof(o.msg));
+    o = apply_to("ROCR_VISIBLE_DEVICES", &mask_rocr, "GPU-", &devs);
     assert_int_equal(o.count, 0);
     assert_non_null(strstr(o.msg, "5 to 20 characters"));
-    o.result = mask_apply("ROCR_VISIBLE_DEVICES", &mask_rocr, "GPU-99A3C5E7F0B2D4690", amd, 2,
-                          o.order, &o.count, o.msg, sizeof(o.msg));
+    o = apply_to("ROCR_VISIBLE_DEVICES", &mask_rocr, "GPU-99A3C5E7F0B2D4690", &devs);
     assert_int_equal(o.count, 0); /* 21 characters */
 }
 
@@ -269,6 +273,71 @@ static void hip_uuids_are_substrings_holding_gpu_dash(void **state)
     assert_non_null(strstr(hip("GPU-cccc").msg, "no GPU"));
 }
 
+/* Level Zero (compute-runtime's parseAffinityMask) over GPUs of `tiles` tiles each. */
+static struct outcome ze(const char *value, unsigned tiles, bool flat)
+{
+    static const char *const none[] = {"", ""};
+    const unsigned each[] = {tiles, tiles};
+    const struct mask_devices devs = {none, each, 2, flat};
+
+    return apply_to("ZE_AFFINITY_MASK", &mask_ze, value, &devs);
+}
+
+static void ze_default_and_empty_mask_nothing(void **state)
+{
+    (void)state;
+    assert_visible(ze("default", 1, false), 0, 1);
+    assert_visible(ze("", 2, true), 0, 1);
+    assert_string_equal(ze("default", 1, false).msg, "");
+}
+
+/* COMPOSITE: X is GPU X, X.Y its tile Y, which must exist; devices keep their order. */
+static void ze_composite_names_gpus_and_their_tiles(void **state)
+{
+    (void)state;
+    assert_int_equal(ze("0.1", 1, false).count, 0); /* a one-tile GPU has no tile 1 */
+    assert_non_null(strstr(ze("0.1", 1, false).msg, "names a tile its GPU does not have"));
+    assert_visible(ze("1,0.0", 1, false), 0, 1);
+    assert_visible(ze("1.1", 2, false), 1);
+    assert_non_null(strstr(ze("1.1", 2, false).msg, "shows 1 of the 2 tiles of GPU 1"));
+    assert_string_equal(ze("0", 1, false).msg, "");
+    assert_string_equal(ze("0.0,0.1", 2, false).msg, "");
+    assert_int_equal(ze("1.2", 2, false).count, 0);
+    assert_int_equal(ze("0.0.0", 2, false).count, 0);
+}
+
+/* FLAT and COMBINED: indices count tiles across the GPUs, and X.Y entries are ignored. */
+static void ze_flat_counts_tiles(void **state)
+{
+    struct outcome o = ze("1", 2, true);
+
+    (void)state;
+    assert_visible(o, 0); /* tile 1 of GPU 0 */
+    assert_non_null(strstr(o.msg, "shows 1 of the 2 tiles of GPU 0"));
+    o = ze("3,2", 2, true);
+    assert_visible(o, 1);
+    assert_string_equal(o.msg, "");
+    o = ze("0.1", 2, true);
+    assert_int_equal(o.count, 0);
+    assert_non_null(strstr(o.msg, "names a tile, which Level Zero ignores"));
+    o = ze("4", 2, true);
+    assert_int_equal(o.count, 0);
+    assert_non_null(strstr(o.msg, "counts 4 devices here, one per tile"));
+    assert_int_equal(ze("0.0", 1, true).count, 0);
+}
+
+/* Numbers as std::stoul reads them, base 0. */
+static void ze_numbers_are_read_by_stoul(void **state)
+{
+    (void)state;
+    assert_visible(ze("0x1", 1, false), 1);
+    assert_visible(ze(" 1", 1, false), 1);
+    assert_visible(ze("1abc", 1, false), 1);
+    assert_int_equal(ze("-1", 1, false).count, 0);
+    assert_int_equal(ze("010", 1, false).count, 0); /* octal 8 */
+    assert_int_equal(ze("x", 1, false).count, 0);
+}
+
 static void no_devices(void **state)
 {
     (void)state;
@@ -299,6 +368,10 @@ int main(void)
         cmocka_unit_test(rocr_indices_are_read_by_strtol),
         cmocka_unit_test(rocr_uuids_take_5_to_20_characters),
         cmocka_unit_test(rocr_reads_as_many_entries_as_gpus),
+        cmocka_unit_test(ze_default_and_empty_mask_nothing),
+        cmocka_unit_test(ze_composite_names_gpus_and_their_tiles),
+        cmocka_unit_test(ze_flat_counts_tiles),
+        cmocka_unit_test(ze_numbers_are_read_by_stoul),
         cmocka_unit_test(hip_empty_masks_nothing),
 
         cmocka_unit_test(hip_indices_are_plain_decimal),
