@@ -35,6 +35,9 @@ static const struct amd_part {
     {0x74a1, "AMD Instinct MI300X", "gfx942"},
     {0x74a0, "AMD Instinct MI300A", "gfx942"},
     {0x74a5, "AMD Instinct MI325X", "gfx942"},
+    {0x15bf, "AMD Radeon 780M / 760M / 740M Graphics", "gfx1103"},
+    {0x1900, "AMD Radeon 780M / 760M Graphics", "gfx1103"},
+    {0x150e, "AMD Radeon 890M Graphics", "gfx1150"},
 };
 
 /* What the backend keeps per card: the card, and which of its sensor files exist, learned once
@@ -52,6 +55,7 @@ struct amd_state {
     unsigned flags;
     struct amd_dev *devs;
     size_t n;
+    bool board_info_kernel; /* the kernel is 6.7 or later: amdgpu has board_info */
 };
 
 static const struct amd_part *find_part(unsigned device)
@@ -85,8 +89,10 @@ static bool kfd_property(const char *props, const char *key, unsigned long *out)
 }
 
 /* Finds the card's KFD node (domain and location_id = bus << 8 | devfn) and takes its gfx
- * target and whether it is an APU (CPU cores and SIMDs in one node). */
-static void read_kfd(const char *root, struct gpuctl_device *d, const struct pci_addr *pci)
+ * target; *apu is set when the node has CPU cores and SIMDs both, as the ACPI CRAT describes an
+ * APU on kernels before 6.5. */
+static void read_kfd(const char *root, struct gpuctl_device *d, const struct pci_addr *pci,
+                     bool *apu)
 {
     char path[1100], rel[160], props[4096];
     unsigned long domain, location, gfx, cpus, simds;
@@ -107,9 +113,8 @@ static void read_kfd(const char *root, struct gpuctl_device *d, const struct pci
             continue;
         if (kfd_property(props, "gfx_target_version", &gfx) && gfx)
             gfx_name(gfx, d->arch, sizeof(d->arch));
-        if (kfd_property(props, "cpu_cores_count", &cpus) &&
-            kfd_property(props, "simd_count", &simds))
-            DEV_SET(d, integrated, GPUCTL_M_INTEGRATED, cpus > 0 && simds > 0);
+        *apu = kfd_property(props, "cpu_cores_count", &cpus) &&
+               kfd_property(props, "simd_count", &simds) && cpus > 0 && simds > 0;
         break;
     }
     closedir(dir);
@@ -171,13 +176,44 @@ static void find_sensors(const char *root, struct amd_dev *a)
                  sysfs_exists(root, a->card.hwmon, "pwm1");
 }
 
+/*
+ * Whether the GPU is an APU, from the signals that cannot mislead: a KFD node with CPU cores and
+ * SIMDs (kernels before 6.5; since the IOMMUv2 path went, KFD gives an APU's GPU a node of its
+ * own, with no CPU cores); board_info, which amdgpu (6.7 and later) hides on APUs and only there
+ * (AMD_IS_APU, the flag ROCr reads as "Integrated" through AMDGPU_IDS_FLAGS_FUSION), so present it
+ * means discrete and absent on such a kernel an APU. Else unknown: 6.5 and 6.6 give no sign.
+ */
+static void read_integrated(const struct amd_state *s, const struct amd_dev *a, bool kfd_apu,
+                            struct gpuctl_device *d)
+{
+    if (kfd_apu)
+        DEV_SET(d, integrated, GPUCTL_M_INTEGRATED, true);
+    else if (sysfs_exists(s->sysfs, a->card.device, "board_info"))
+        DEV_SET(d, integrated, GPUCTL_M_INTEGRATED, false);
+    else if (s->board_info_kernel)
+        DEV_SET(d, integrated, GPUCTL_M_INTEGRATED, true);
+}
+
+/* Whether the running kernel (<procfs>/sys/kernel/osrelease, "6.8.0-45-generic") is major.minor
+ * or later; false when it does not say. */
+static bool kernel_at_least(const char *procfs, unsigned major, unsigned minor)
+{
+    char release[128];
+    unsigned ma, mi;
+
+    if (fs_read(procfs, "sys/kernel/osrelease", release, sizeof(release)) != 0 ||
+        sscanf(release, "%u.%u", &ma, &mi) != 2)
+        return false;
+    return ma > major || (ma == major && mi >= minor);
+}
+
 static void read_identity(const struct amd_state *s, struct amd_dev *a, struct gpuctl_device *d)
 {
     uint64_t total;
     const struct amd_part *part = find_part(a->card.device_id);
     char id[40];
     unsigned cur, max;
-    bool has_cur;
+    bool has_cur, kfd_apu = false;
 
     d->vendor = GPUCTL_VENDOR_AMD;
     str_copy(d->pci_bus_id, a->card.slot, sizeof(d->pci_bus_id));
@@ -195,7 +231,8 @@ static void read_identity(const struct amd_state *s, struct amd_dev *a, struct g
     } else {
         str_copy(d->uuid, a->card.slot, sizeof(d->uuid));
     }
-    read_kfd(s->sysfs, d, &a->card.pci);
+    read_kfd(s->sysfs, d, &a->card.pci, &kfd_apu);
+    read_integrated(s, a, kfd_apu, d);
     if (!d->arch[0] && part)
         str_copy(d->arch, part->arch, sizeof(d->arch));
     if (dpm_clocks(s->sysfs, a->card.device, "pp_dpm_sclk", &cur, &max, &has_cur))
@@ -229,6 +266,7 @@ static int amd_open(const struct backend_env *env, struct gpuctl_system *sys, vo
     s->sysfs = env->sysfs_root;
     s->flags = env->flags;
     s->n = n;
+    s->board_info_kernel = kernel_at_least(env->procfs_root, 6, 7);
     s->devs = calloc(n, sizeof(*s->devs));
     if (!s->devs) {
         free(cards);

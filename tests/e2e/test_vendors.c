@@ -138,6 +138,7 @@ static void mi250x_two_dies(void **state)
     assert_json_int(d0, "clock_sm_mhz", 1700);
     assert_json_int(d0, "clock_memory_mhz", 1600);
     assert_json_str(d0, "precision", "bf16-mixed");
+    assert_true(json_is_false(json_object_get(d1, "integrated"))); /* board_info: discrete */
     assert_json_int(process(d0, 0), "used_memory_bytes", 53248 * MiB);
     assert_json_str(process(d0, 0), "type", "compute");
     /* An fdinfo over 8 KiB is read whole: its memory keeps its unit, its engines are seen. */
@@ -148,6 +149,40 @@ static void mi250x_two_dies(void **state)
     /* The idle die has more free memory: it is the one to use. */
     assert_json_str(json_object_get(i, "recommended"), "device", "cuda:1");
     json_decref(i);
+    run_release(&r);
+}
+
+/* A Radeon 780M. Since 6.5 KFD gives an APU's GPU a node of its own with no CPU cores, so only
+ * amdgpu's board_info (6.7 and later, hidden on APUs) tells: absent there, an APU. */
+static void apu_is_integrated(void **state)
+{
+    struct run r;
+    json_t *i = info(&r, "apu-780m", NULL, NULL), *d = info_device(i, 0);
+
+    (void)state;
+    assert_json_str(d, "name", "AMD Radeon 780M / 760M / 740M Graphics");
+    assert_json_str(d, "architecture", "gfx1103");
+    assert_true(json_is_true(json_object_get(d, "integrated")));
+    assert_json_int(d, "memory_total_bytes", 512 * MiB); /* the carve-out */
+    assert_json_null(d, "utilization_memory_percent");
+    assert_json_null(d, "fan_speed_rpm");
+    json_decref(i);
+    run_release(&r);
+    /* 6.5 and 6.6 give no sign: unknown, not a wrong "discrete". */
+    i = info(&r, "apu-780m", NULL, ENV("GPUCTL_PROCFS_ROOT=" FIXTURES "/procfs/apu-780m-k6.5"));
+    assert_json_null(info_device(i, 0), "integrated");
+    json_decref(i);
+    run_release(&r);
+    /* Before 6.5 the ACPI CRAT made one KFD node of CPU and GPU. */
+    i = info(&r, "apu-780m", NULL,
+             ENV("GPUCTL_SYSFS_ROOT=" FIXTURES "/sysfs/apu-780m-crat",
+                 "GPUCTL_PROCFS_ROOT=" FIXTURES "/procfs/apu-780m-k6.5"));
+    assert_true(json_is_true(json_object_get(info_device(i, 0), "integrated")));
+    json_decref(i);
+    run_release(&r);
+    run_machine(&r, "apu-780m", NULL, NULL, ARGS("info"));
+    assert_non_null(
+        strstr(r.out, "GPU 0 (cuda:0)  AMD Radeon 780M / 760M / 740M Graphics (integrated)\n"));
     run_release(&r);
 }
 
@@ -252,7 +287,8 @@ static void broken_files_read_as_null(void **state)
                                         "clock_sm_max_mhz",
                                         "clock_memory_mhz",
                                         "fan_speed_percent",
-                                        "architecture"};
+                                        "architecture",
+                                        "integrated"};
     struct run r;
     json_t *i = info(&r, "amd-broken", NULL, ENV("GPUCTL_LOG_LEVEL=debug")), *d;
 
@@ -461,6 +497,7 @@ int main(void)
         cmocka_unit_test(rx7900xtx_every_value),
         cmocka_unit_test(rx7900xtx_processes_from_fdinfo),
         cmocka_unit_test(mi250x_two_dies),
+        cmocka_unit_test(apu_is_integrated),
         cmocka_unit_test(arc_a770_on_i915),
         cmocka_unit_test(xe_integrated),
         cmocka_unit_test(mixed_machine_order_and_names),
