@@ -313,19 +313,17 @@ static void read_power_and_fan(const char *root, const struct amd_dev *a, struct
 {
     const char *hwmon = a->card.hwmon;
     uint64_t uw = 0, cap = 0, pwm, rpm;
-    bool has_power;
+    bool has_cap;
 
     if (!hwmon[0])
         return;
-    has_power = a->power && sysfs_u64(root, hwmon, a->power, &uw);
-    /* The second die of an MI250X reports 0 W and a 0 W cap: it does not own the sensor. */
-    if (sysfs_u64(root, hwmon, "power1_cap", &cap) && cap > 0) {
+    has_cap = sysfs_u64(root, hwmon, "power1_cap", &cap);
+    /* A 0 W cap (the second die of an MI250X) says the die does not own the power sensor: what
+     * it reads is no power of its own. Without a cap file (APUs hide it), a reading stands. */
+    if (has_cap && cap > 0)
         DEV_SET(d, power_limit_mw, GPUCTL_M_POWER_LIMIT, (unsigned)(cap / 1000));
-        if (has_power)
-            DEV_SET(d, power_draw_mw, GPUCTL_M_POWER_DRAW, (unsigned)(uw / 1000));
-    } else if (has_power && uw > 0) {
+    if ((!has_cap || cap > 0) && a->power && sysfs_u64(root, hwmon, a->power, &uw))
         DEV_SET(d, power_draw_mw, GPUCTL_M_POWER_DRAW, (unsigned)(uw / 1000));
-    }
     if (a->has_pwm && sysfs_u64(root, hwmon, "pwm1", &pwm) && pwm <= a->pwm_max)
         DEV_SET(d, fan_percent, GPUCTL_M_FAN,
                 (unsigned)((pwm * 100 + a->pwm_max / 2) / a->pwm_max));

@@ -229,6 +229,36 @@ static void a_reused_fd_number_is_found_within_ten_passes(void **state)
     close_copy(&m);
 }
 
+/* AMD power: a 0 W cap says the die owns no power sensor, so whatever it reads is no power of its
+ * own; without a cap file (APUs hide it) any reading stands, 0 W included. */
+static void amd_power_by_its_cap(void **state)
+{
+    struct machine m;
+    const struct gpuctl_device *d;
+
+    (void)state;
+    open_copy(&m, "mi250x");
+    edit(m.sysfs, "devices/pci0000:00/0000:c5:01.1/0000:c6:00.0/hwmon/hwmon1/power1_average", "0",
+         "50000000");
+    assert_int_equal(gpuctl_refresh(m.g), 0);
+    d = gpuctl_device_at(m.g, 1);
+    assert_false(gpuctl_device_has(d, GPUCTL_M_POWER_DRAW));
+    assert_false(gpuctl_device_has(d, GPUCTL_M_POWER_LIMIT));
+    close_copy(&m);
+
+    open_copy(&m, "apu-780m");
+    d = gpuctl_device_at(m.g, 0);
+    assert_true(gpuctl_device_has(d, GPUCTL_M_POWER_DRAW));
+    assert_int_equal(d->power_draw_mw, 9000);
+    assert_false(gpuctl_device_has(d, GPUCTL_M_POWER_LIMIT)); /* no cap file */
+    edit(m.sysfs, "devices/pci0000:00/0000:00:08.1/0000:c4:00.0/hwmon/hwmon0/power1_input",
+         "9000000", "0");
+    assert_int_equal(gpuctl_refresh(m.g), 0);
+    assert_true(gpuctl_device_has(d, GPUCTL_M_POWER_DRAW));
+    assert_int_equal(d->power_draw_mw, 0);
+    close_copy(&m);
+}
+
 /* Gives process 7000 of a copy of rx7900xtx a new GPU fd whose fdinfo is a client followed by
  * `pad` bytes of lines gpuctl ignores. */
 static void add_padded_client(const struct machine *m, size_t pad)
@@ -312,6 +342,7 @@ int main(void)
         cmocka_unit_test(other_users_processes_are_hidden),
         cmocka_unit_test(a_reused_fd_number_is_found_within_ten_passes),
         cmocka_unit_test(an_fdinfo_over_64_kib_is_left_out),
+        cmocka_unit_test(amd_power_by_its_cap),
 
     };
 
