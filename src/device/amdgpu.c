@@ -2,6 +2,8 @@
  * DRM fdinfo; nothing from ROCm is needed (Documentation/gpu/amdgpu/). */
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "device/sysfs.h"
 #include "util/banned.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/str.h"
 
 #define AMD_VENDOR 0x1002
@@ -47,7 +50,7 @@ struct amd_dev {
     char temp_edge[16], temp_junction[16]; /* "temp1_input", or "" without that sensor */
     const char *power;                     /* "power1_average", "power1_input" or NULL */
     bool has_fan, has_pwm;
-    uint64_t pwm_max;
+    unsigned pwm_max; /* 1-255 when has_pwm */
 };
 
 struct amd_state {
@@ -137,7 +140,12 @@ static bool dpm_clocks(const char *root, const char *dir, const char *file, unsi
         unsigned long mhz;
         if (nl)
             *nl = '\0';
+        errno = 0;
         mhz = colon ? strtoul(colon + 1, &end, 10) : 0;
+        if (colon && end != colon + 1 && (errno == ERANGE || mhz > UINT_MAX)) {
+            log_debug("%s/%s: '%.40s' is no clock; reading the table as unknown", dir, file, line);
+            return false;
+        }
         if (colon && end != colon + 1 && strncasecmp(end, "Mhz", 3) == 0) {
             any = true;
             *max = mhz > *max ? (unsigned)mhz : *max;
@@ -155,6 +163,7 @@ static bool dpm_clocks(const char *root, const char *dir, const char *file, unsi
 static void find_sensors(const char *root, struct amd_dev *a)
 {
     char name[24], label[24];
+    uint64_t pwm_max = 0;
 
     if (!a->card.hwmon[0])
         return; /* some laptops and the MI250 have no hwmon */
@@ -172,8 +181,10 @@ static void find_sensors(const char *root, struct amd_dev *a)
                : sysfs_exists(root, a->card.hwmon, "power1_input") ? "power1_input"
                                                                    : NULL;
     a->has_fan = sysfs_exists(root, a->card.hwmon, "fan1_input");
-    a->has_pwm = sysfs_u64(root, a->card.hwmon, "pwm1_max", &a->pwm_max) && a->pwm_max > 0 &&
-                 sysfs_exists(root, a->card.hwmon, "pwm1");
+    /* hwmon's pwm runs 0-255; another maximum is garbage and would overflow the percentage. */
+    a->has_pwm = sysfs_u64(root, a->card.hwmon, "pwm1_max", &pwm_max) && pwm_max > 0 &&
+                 pwm_max <= 255 && sysfs_exists(root, a->card.hwmon, "pwm1");
+    a->pwm_max = (unsigned)pwm_max;
 }
 
 /*
@@ -297,12 +308,12 @@ static int amd_enumerate(void *state, struct devlist *out)
 /* Millidegrees from the edge and junction sensors. */
 static void read_temperatures(const char *root, const struct amd_dev *a, struct gpuctl_device *d)
 {
-    int64_t mc;
+    int c;
 
-    if (a->temp_edge[0] && sysfs_s64(root, a->card.hwmon, a->temp_edge, &mc))
-        DEV_SET(d, temperature_c, GPUCTL_M_TEMPERATURE, (int)(mc / 1000));
-    if (a->temp_junction[0] && sysfs_s64(root, a->card.hwmon, a->temp_junction, &mc))
-        DEV_SET(d, temperature_junction_c, GPUCTL_M_TEMPERATURE_JUNCTION, (int)(mc / 1000));
+    if (a->temp_edge[0] && sysfs_celsius(root, a->card.hwmon, a->temp_edge, &c))
+        DEV_SET(d, temperature_c, GPUCTL_M_TEMPERATURE, c);
+    if (a->temp_junction[0] && sysfs_celsius(root, a->card.hwmon, a->temp_junction, &c))
+        DEV_SET(d, temperature_junction_c, GPUCTL_M_TEMPERATURE_JUNCTION, c);
     if (!gpuctl_device_has(d, GPUCTL_M_TEMPERATURE) &&
         gpuctl_device_has(d, GPUCTL_M_TEMPERATURE_JUNCTION)) /* MI300 hides edge */
         DEV_SET(d, temperature_c, GPUCTL_M_TEMPERATURE, d->temperature_junction_c);
@@ -312,23 +323,22 @@ static void read_temperatures(const char *root, const struct amd_dev *a, struct 
 static void read_power_and_fan(const char *root, const struct amd_dev *a, struct gpuctl_device *d)
 {
     const char *hwmon = a->card.hwmon;
-    uint64_t uw = 0, cap = 0, pwm, rpm;
+    unsigned cap_uw = 0, mw, pwm, rpm;
     bool has_cap;
 
     if (!hwmon[0])
         return;
-    has_cap = sysfs_u64(root, hwmon, "power1_cap", &cap);
+    has_cap = sysfs_scaled(root, hwmon, "power1_cap", 1, &cap_uw);
     /* A 0 W cap (the second die of an MI250X) says the die does not own the power sensor: what
      * it reads is no power of its own. Without a cap file (APUs hide it), a reading stands. */
-    if (has_cap && cap > 0)
-        DEV_SET(d, power_limit_mw, GPUCTL_M_POWER_LIMIT, (unsigned)(cap / 1000));
-    if ((!has_cap || cap > 0) && a->power && sysfs_u64(root, hwmon, a->power, &uw))
-        DEV_SET(d, power_draw_mw, GPUCTL_M_POWER_DRAW, (unsigned)(uw / 1000));
-    if (a->has_pwm && sysfs_u64(root, hwmon, "pwm1", &pwm) && pwm <= a->pwm_max)
-        DEV_SET(d, fan_percent, GPUCTL_M_FAN,
-                (unsigned)((pwm * 100 + a->pwm_max / 2) / a->pwm_max));
-    if (a->has_fan && sysfs_u64(root, hwmon, "fan1_input", &rpm))
-        DEV_SET(d, fan_rpm, GPUCTL_M_FAN_RPM, (unsigned)rpm);
+    if (has_cap && cap_uw > 0)
+        DEV_SET(d, power_limit_mw, GPUCTL_M_POWER_LIMIT, cap_uw / 1000);
+    if ((!has_cap || cap_uw > 0) && a->power && sysfs_scaled(root, hwmon, a->power, 1000, &mw))
+        DEV_SET(d, power_draw_mw, GPUCTL_M_POWER_DRAW, mw);
+    if (a->has_pwm && sysfs_scaled(root, hwmon, "pwm1", 1, &pwm) && pwm <= a->pwm_max)
+        DEV_SET(d, fan_percent, GPUCTL_M_FAN, (pwm * 100 + a->pwm_max / 2) / a->pwm_max);
+    if (a->has_fan && sysfs_scaled(root, hwmon, "fan1_input", 1, &rpm))
+        DEV_SET(d, fan_rpm, GPUCTL_M_FAN_RPM, rpm);
 }
 
 static void read_memory_and_load(const char *root, const char *dev, struct gpuctl_device *d)

@@ -1,5 +1,6 @@
 /* intel.c: the Intel backend: GPUs bound to i915 or xe, read from sysfs, hwmon energy counters
  * and DRM fdinfo; nothing from oneAPI is needed. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "device/drm.h"
 #include "device/sysfs.h"
 #include "util/banned.h"
+#include "util/log.h"
 #include "util/str.h"
 
 #define INTEL_VENDOR 0x8086
@@ -94,7 +96,7 @@ static bool is_integrated(const struct pci_addr *a)
 /* Learns where the card's frequencies and sensors are: the driver's frequency files; hwmon's
  * energy counter, power limit, first temperature that is not the memory's (i915: temp1; xe:
  * temp2 "pkg") and fan. Integrated GPUs have no hwmon. */
-static void find_sensors(const char *root, struct intel_dev *g, uint64_t *max_mhz, bool *has_max)
+static void find_sensors(const char *root, struct intel_dev *g, unsigned *max_mhz, bool *has_max)
 {
     char name[24], label[24];
 
@@ -106,7 +108,7 @@ static void find_sensors(const char *root, struct intel_dev *g, uint64_t *max_mh
         snprintf(g->freq_dir, sizeof(g->freq_dir), "%.64s%s%.32s",
                  f->under_device ? g->card.device : g->card.card, f->dir[0] ? "/" : "", f->dir);
         g->freq_cur = f->cur;
-        *has_max = sysfs_u64(root, g->freq_dir, f->max, max_mhz);
+        *has_max = sysfs_scaled(root, g->freq_dir, f->max, 1, max_mhz);
     }
     if (!g->card.hwmon[0])
         return;
@@ -151,6 +153,7 @@ static void read_identity(const struct intel_state *s, struct intel_dev *g, stru
 {
     const struct intel_part *part = find_part(g->card.device_id);
     uint64_t v;
+    unsigned mhz;
     bool has_max;
 
     d->vendor = GPUCTL_VENDOR_INTEL;
@@ -163,9 +166,9 @@ static void read_identity(const struct intel_state *s, struct intel_dev *g, stru
         snprintf(d->name, sizeof(d->name), "Intel GPU 0x%04x", g->card.device_id);
     }
     DEV_SET(d, integrated, GPUCTL_M_INTEGRATED, is_integrated(&g->card.pci));
-    find_sensors(s->sysfs, g, &v, &has_max);
+    find_sensors(s->sysfs, g, &mhz, &has_max);
     if (has_max)
-        DEV_SET(d, clock_sm_max_mhz, GPUCTL_M_CLOCK_SM_MAX, (unsigned)v);
+        DEV_SET(d, clock_sm_max_mhz, GPUCTL_M_CLOCK_SM_MAX, mhz);
     if (vram_total(s->sysfs, g, &v))
         DEV_SET(d, memory_total_bytes, GPUCTL_M_MEMORY_TOTAL, v);
 }
@@ -290,30 +293,37 @@ static int intel_enumerate(void *state, struct devlist *out)
  * this refresh and the last. */
 static void read_power(const char *root, struct intel_dev *g, struct gpuctl_device *d)
 {
-    uint64_t uj = 0, limit, now = monotonic_ns();
+    uint64_t uj = 0, now = monotonic_ns();
     bool has = g->energy && sysfs_u64(root, g->card.hwmon, g->energy, &uj);
+    unsigned limit;
 
-    if (has && g->has_energy && uj >= g->energy_uj && now > g->energy_ns)
-        DEV_SET(d, power_draw_mw, GPUCTL_M_POWER_DRAW,
-                (unsigned)((uj - g->energy_uj) * 1000000u / (now - g->energy_ns)));
+    /* µJ over ns, in mW; in double, since µJ times 10^6 leaves 64 bits past 18 MJ. */
+    if (has && g->has_energy && uj >= g->energy_uj && now > g->energy_ns) {
+        double mw = (double)(uj - g->energy_uj) * 1e6 / (double)(now - g->energy_ns);
+        if (mw <= UINT_MAX)
+            DEV_SET(d, power_draw_mw, GPUCTL_M_POWER_DRAW, (unsigned)mw);
+        else
+            log_debug("%s/%s: %.0f mW is no power; reading it as unknown", g->card.hwmon, g->energy,
+                      mw);
+    }
     g->has_energy = has;
     g->energy_uj = uj;
     g->energy_ns = now;
-    if (g->power_max && sysfs_u64(root, g->card.hwmon, g->power_max, &limit))
-        DEV_SET(d, power_limit_mw, GPUCTL_M_POWER_LIMIT, (unsigned)(limit / 1000));
+    if (g->power_max && sysfs_scaled(root, g->card.hwmon, g->power_max, 1000, &limit))
+        DEV_SET(d, power_limit_mw, GPUCTL_M_POWER_LIMIT, limit);
 }
 
 static void read_hwmon(const char *root, struct intel_dev *g, struct gpuctl_device *d)
 {
-    uint64_t rpm;
-    int64_t mc;
+    unsigned rpm;
+    int c;
 
     if (!g->card.hwmon[0])
         return;
-    if (g->temp[0] && sysfs_s64(root, g->card.hwmon, g->temp, &mc))
-        DEV_SET(d, temperature_c, GPUCTL_M_TEMPERATURE, (int)(mc / 1000));
-    if (g->has_fan && sysfs_u64(root, g->card.hwmon, "fan1_input", &rpm))
-        DEV_SET(d, fan_rpm, GPUCTL_M_FAN_RPM, (unsigned)rpm);
+    if (g->temp[0] && sysfs_celsius(root, g->card.hwmon, g->temp, &c))
+        DEV_SET(d, temperature_c, GPUCTL_M_TEMPERATURE, c);
+    if (g->has_fan && sysfs_scaled(root, g->card.hwmon, "fan1_input", 1, &rpm))
+        DEV_SET(d, fan_rpm, GPUCTL_M_FAN_RPM, rpm);
     read_power(root, g, d);
 }
 
@@ -325,12 +335,11 @@ static int intel_refresh(void *state, struct devslot *const *slots, size_t n,
     for (size_t i = 0; i < n; i++) {
         struct intel_dev *g = slots[i]->handle;
         struct gpuctl_device *d = &slots[i]->dev;
-        unsigned util;
-        uint64_t mhz;
+        unsigned util, mhz;
         bool oom;
 
-        if (g->freq_cur && sysfs_u64(s->sysfs, g->freq_dir, g->freq_cur, &mhz))
-            DEV_SET(d, clock_sm_mhz, GPUCTL_M_CLOCK_SM, (unsigned)mhz);
+        if (g->freq_cur && sysfs_scaled(s->sysfs, g->freq_dir, g->freq_cur, 1, &mhz))
+            DEV_SET(d, clock_sm_mhz, GPUCTL_M_CLOCK_SM, mhz);
 
         read_hwmon(s->sysfs, g, d);
         /* No busy counter for the whole GPU: its clients' engine time is the utilization. */

@@ -282,11 +282,15 @@ static void broken_files_read_as_null(void **state)
                                         "utilization_gpu_percent",
                                         "utilization_memory_percent",
                                         "temperature_c",
+                                        "temperature_junction_c",
                                         "power_draw_w",
+                                        "power_limit_w",
                                         "clock_sm_mhz",
                                         "clock_sm_max_mhz",
                                         "clock_memory_mhz",
+                                        "clock_memory_max_mhz",
                                         "fan_speed_percent",
+                                        "fan_speed_rpm",
                                         "architecture",
                                         "integrated"};
     struct run r;
@@ -301,14 +305,20 @@ static void broken_files_read_as_null(void **state)
         if (!json_is_null(json_object_get(d, nulls[k])))
             fail_msg("%s should be null", nulls[k]);
     assert_json_str(d, "precision", "16-mixed"); /* an unknown AMD architecture */
-    /* Of three fdinfo files only the well-formed one is a client. */
+    /* Of four fdinfo files two are clients; one's memory is beyond 64 bits, so only the other's
+     * counts, rather than a sum that wrapped. */
     assert_int_equal(json_array_size(json_object_get(d, "processes")), 1);
     assert_json_int(process(d, 0), "used_memory_bytes", 64 * MiB);
     /* One debug line per garbage value, nothing for a missing file. */
     assert_non_null(strstr(r.err, "mem_info_vram_total: 'lots' is not a number"));
     assert_non_null(strstr(r.err, "gpu_busy_percent: '-5' is not a number"));
     assert_non_null(strstr(r.err, "mem_busy_percent: 250% is not a percentage"));
-    assert_null(strstr(r.err, "hwmon"));
+    assert_non_null(strstr(r.err, "temp1_input: 9223372036854775807 m°C is no temperature"));
+    assert_non_null(strstr(r.err, "temp2_input: -300000 m°C is no temperature"));
+    assert_non_null(strstr(r.err, "power1_average: 18446744073709551615 is out of range"));
+    assert_non_null(strstr(r.err, "fan1_input: 99999999999 is out of range"));
+    assert_non_null(strstr(r.err, "pp_dpm_mclk: '1: 4294967297Mhz *' is no clock"));
+    assert_null(strstr(r.err, "product_name"));
     json_decref(i);
     run_release(&r);
 }

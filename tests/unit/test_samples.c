@@ -72,6 +72,17 @@ static void edit(const char *root, const char *rel, const char *from, const char
     fclose(f);
 }
 
+/* "<dir>/<name>", in a buffer of its own for each of a few calls in one statement. */
+static const char *path_in(const char *dir, const char *name)
+{
+    static char bufs[4][256];
+    static int next;
+    char *out = bufs[next++ % 4];
+
+    snprintf(out, sizeof(bufs[0]), "%s/%s", dir, name);
+    return out;
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
@@ -229,6 +240,35 @@ static void a_reused_fd_number_is_found_within_ten_passes(void **state)
     close_copy(&m);
 }
 
+/* Numbers too big for their field read as unknown, not cut to 32 bits: on an Arc A770 a fan at
+ * 10^11 RPM, a 2^64 µW limit, a 2^32 + 1 MHz clock, and 20 MJ in a quarter second (µJ times
+ * 10^6 leaves 64 bits: the power is worked out in double, then found out of range). */
+static void intel_out_of_range_values_read_as_null(void **state)
+{
+    static const char dev[] = "devices/pci0000:00/0000:00:01.0/0000:03:00.0";
+    char hwmon[128], card[128];
+    struct machine m;
+    const struct gpuctl_device *d;
+
+    (void)state;
+    snprintf(hwmon, sizeof(hwmon), "%s/hwmon/hwmon0", dev);
+    snprintf(card, sizeof(card), "%s/drm/card0", dev);
+    open_copy(&m, "arc-a770");
+    d = gpuctl_device_at(m.g, 0);
+    assert_true(gpuctl_device_has(d, GPUCTL_M_FAN_RPM));
+    edit(m.sysfs, path_in(hwmon, "fan1_input"), "1300", "99999999999");
+    edit(m.sysfs, path_in(hwmon, "power1_max"), "190000000", "18446744073709551615");
+    edit(m.sysfs, path_in(hwmon, "energy1_input"), "1234567890", "20001234567890");
+    edit(m.sysfs, path_in(card, "gt_cur_freq_mhz"), "2400", "4294967297");
+    sleep_ms(250);
+    assert_int_equal(gpuctl_refresh(m.g), 0);
+    assert_false(gpuctl_device_has(d, GPUCTL_M_FAN_RPM));
+    assert_false(gpuctl_device_has(d, GPUCTL_M_POWER_LIMIT));
+    assert_false(gpuctl_device_has(d, GPUCTL_M_POWER_DRAW));
+    assert_false(gpuctl_device_has(d, GPUCTL_M_CLOCK_SM));
+    close_copy(&m);
+}
+
 /* AMD power: a 0 W cap says the die owns no power sensor, so whatever it reads is no power of its
  * own; without a cap file (APUs hide it) any reading stands, 0 W included. */
 static void amd_power_by_its_cap(void **state)
@@ -343,6 +383,7 @@ int main(void)
         cmocka_unit_test(a_reused_fd_number_is_found_within_ten_passes),
         cmocka_unit_test(an_fdinfo_over_64_kib_is_left_out),
         cmocka_unit_test(amd_power_by_its_cap),
+        cmocka_unit_test(intel_out_of_range_values_read_as_null),
 
     };
 
