@@ -17,6 +17,7 @@
 #include "device/backend.h"
 #include "device/drm_usage.h"
 #include "device/fdset.h"
+#include "device/proc.h"
 #include "util/banned.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -254,10 +255,15 @@ static int classify(void *ctx, int fd)
 static int visit_process(struct fdinfo_scanner *s, int proc_dir, const char *name, int unused)
 {
     struct visit v = {s, -1, atoi(name)};
+    struct proc_stat st = {0};
     char rel[32];
     int ret;
 
     (void)unused;
+    /* The start time tells a new process under a reused PID from the old one; without it
+     * (procfs does not say) the PID alone is all there is. */
+    if (!proc_stat_at(proc_dir, v.pid, &st))
+        st.start = 0;
     snprintf(rel, sizeof(rel), "%d/fd", v.pid);
     v.fd_dir = openat(proc_dir, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (v.fd_dir < 0) {
@@ -268,7 +274,7 @@ static int visit_process(struct fdinfo_scanner *s, int proc_dir, const char *nam
     s->nfd = 0;
     ret = each_numbered(v.fd_dir, collect_fd, s, v.pid);
     if (!ret)
-        ret = fdset_visit(s->fds, v.pid, s->fdbuf, s->nfd, classify, &v);
+        ret = fdset_visit(s->fds, v.pid, st.start, s->fdbuf, s->nfd, classify, &v);
     close(v.fd_dir);
     return ret;
 }

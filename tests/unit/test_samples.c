@@ -336,6 +336,52 @@ static void an_fdinfo_over_64_kib_is_left_out(void **state)
     close_copy(&m);
 }
 
+/* Writes len bytes of text (NULs allowed) to <root>/<rel>. */
+static void put(const char *root, const char *rel, const char *text, size_t len)
+{
+    char path[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    fclose(f);
+}
+
+/* Between two refreshes, sleep (7000) and the training job (5001) exit and new processes get
+ * their PIDs, as a busy machine does: a new start time in /proc/PID/stat says so. The new 7000
+ * has a GPU under fd 3, a number the old one used for a socket; the new 5001 is another user's
+ * other program. Both are seen at once, not 10 passes later, and not under the old names. */
+static void a_reused_pid_is_a_new_process(void **state)
+{
+    static const char other[] = "python\0other.py";
+    struct machine m;
+    const struct gpuctl_device *d;
+    const struct gpuctl_process *p;
+    char link[256];
+
+    (void)state;
+    open_copy(&m, "rx7900xtx");
+    d = gpuctl_device_at(m.g, 0);
+    assert_string_equal(find_process(d, 5001)->command, "python train.py --device cuda");
+    edit(m.procfs, "7000/stat", " 491000 ", " 9100000 ");
+    snprintf(link, sizeof(link), "%s/7000/fd/3", m.procfs);
+    assert_int_equal(unlink(link), 0);
+    assert_int_equal(symlink("/dev/dri/renderD128", link), 0);
+    put(m.procfs, "7000/fdinfo/3",
+        "drm-driver:\tamdgpu\ndrm-client-id:\t99\ndrm-pdev:\t0000:03:00.0\n", 61);
+    edit(m.procfs, "5001/stat", " 465013 ", " 9100001 ");
+    edit(m.procfs, "5001/status", "Uid:\t0\t0\t0\t0", "Uid:\t65534\t65534\t65534\t65534");
+    put(m.procfs, "5001/cmdline", other, sizeof(other));
+    assert_int_equal(gpuctl_refresh(m.g), 0);
+    assert_int_equal(d->process_count, 3);
+    p = find_process(d, 5001);
+    assert_string_equal(p->command, "python other.py");
+    assert_string_equal(p->user, "nobody");
+    close_copy(&m);
+}
+
 /* Another user's processes cannot be read: lists are partial, and the status says so. Run as
  * nobody, since root reads everything. */
 static void other_users_processes_are_hidden(void **state)
@@ -382,6 +428,7 @@ int main(void)
         cmocka_unit_test(other_users_processes_are_hidden),
         cmocka_unit_test(a_reused_fd_number_is_found_within_ten_passes),
         cmocka_unit_test(an_fdinfo_over_64_kib_is_left_out),
+        cmocka_unit_test(a_reused_pid_is_a_new_process),
         cmocka_unit_test(amd_power_by_its_cap),
         cmocka_unit_test(intel_out_of_range_values_read_as_null),
 
