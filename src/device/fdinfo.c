@@ -261,9 +261,13 @@ static int visit_process(struct fdinfo_scanner *s, int proc_dir, const char *nam
 
     (void)unused;
     /* The start time tells a new process under a reused PID from the old one; without it
-     * (procfs does not say) the PID alone is all there is. */
+     * (procfs does not say) the PID alone is all there is. Kernel threads and zombies hold no
+     * files: their fd directories are not opened, and without root they would count as another
+     * user's processes whose clients stay unknown. */
     if (!proc_stat_at(proc_dir, v.pid, &st))
         st.start = 0;
+    else if ((st.flags & PROC_PF_KTHREAD) || st.state == 'Z' || st.state == 'X')
+        return 0;
     snprintf(rel, sizeof(rel), "%d/fd", v.pid);
     v.fd_dir = openat(proc_dir, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (v.fd_dir < 0) {

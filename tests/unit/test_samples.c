@@ -1,8 +1,10 @@
 /* test_samples.c: what needs two samples: per-process and per-GPU utilization from DRM engine
  * time and cycles, and Intel power from its energy counter, on copies of the fixture trees whose
  * counters move between gpuctl_new() and gpuctl_refresh(). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,39 +384,90 @@ static void a_reused_pid_is_a_new_process(void **state)
     close_copy(&m);
 }
 
-/* Another user's processes cannot be read: lists are partial, and the status says so. Run as
- * nobody, since root reads everything. */
-static void other_users_processes_are_hidden(void **state)
+/* Makes <procfs>/<pid>/fd unreadable to gpuctl: mode 000 stops its owner; root, which reads
+ * anything, is made nobody by as_another_user(). The directory is made first where git, which
+ * keeps no empty directories, left none (kernel threads and zombies have no fds). */
+static void hide_fds(const struct machine *m, int pid)
 {
-    struct machine m;
     char path[256];
-    pid_t child;
+
+    snprintf(path, sizeof(path), "%s/%d/fd", m->procfs, pid);
+    assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
+    assert_int_equal(chmod(path, 0), 0);
+}
+
+static void unhide_fds(const struct machine *m, int pid)
+{
+    char path[256];
+
+    snprintf(path, sizeof(path), "%s/%d/fd", m->procfs, pid);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
+/* What as_another_user() checks: the Intel backend's processes_hidden, its GPU's process count,
+ * and whether its utilization (summed from the clients) is known after a second pass. */
+struct hidden_check {
+    bool hidden;
+    size_t processes;
+    bool utilization;
+};
+
+/* Opens the copy m as a user other than the owner of the hidden fd directories (nobody when
+ * running as root, else this user, whom mode 000 stops too) and checks what it sees. */
+static void as_another_user(const struct machine *m, struct hidden_check want)
+{
+    pid_t child = fork();
     int status;
 
-    (void)state;
-    open_copy(&m, "xe-igpu");
-    snprintf(path, sizeof(path), "%s/6102/fd", m.procfs);
-    assert_int_equal(chmod(path, 0700), 0);
-    child = fork();
     assert_true(child >= 0);
     if (child == 0) {
-        struct gpuctl_options opts = {m.sysfs, m.procfs, "/nonexistent", 0};
+        struct gpuctl_options opts = {m->sysfs, m->procfs, "/nonexistent", 0};
+        const struct gpuctl_device *d;
         struct gpuctl *g;
-        const struct gpuctl_system *sys;
-        int ok;
+        bool ok;
         if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
             _exit(2);
         if (gpuctl_new(&opts, &g) != 0 || gpuctl_refresh(g) != 0)
             _exit(3);
-        sys = gpuctl_system(g);
-        ok = sys->backends[2].processes_hidden && gpuctl_device_at(g, 0)->process_count == 1 &&
-             !gpuctl_device_has(gpuctl_device_at(g, 0), GPUCTL_M_UTIL_GPU);
+        d = gpuctl_device_at(g, 0);
+        ok = gpuctl_system(g)->backends[2].processes_hidden == want.hidden &&
+             d->process_count == want.processes &&
+             gpuctl_device_has(d, GPUCTL_M_UTIL_GPU) == want.utilization;
         gpuctl_free(g);
         _exit(ok ? 0 : 1);
     }
     assert_int_equal(waitpid(child, &status, 0), child);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Another user's processes cannot be read: lists are partial, the status says so, and Intel's
+ * utilization (summed from the clients) is unknown rather than too low. */
+static void other_users_processes_are_hidden(void **state)
+{
+    struct machine m;
+
+    (void)state;
+    open_copy(&m, "xe-igpu");
+    hide_fds(&m, 6102);
+    as_another_user(&m, (struct hidden_check){true, 1, false});
+    unhide_fds(&m, 6102);
+    close_copy(&m);
+}
+
+/* Kernel threads (kthreadd) and zombies hold no files: their unreadable fd directories hide
+ * nothing, so a user who can read every other process sees a whole list. */
+static void kernel_threads_and_zombies_hide_nothing(void **state)
+{
+    struct machine m;
+
+    (void)state;
+    open_copy(&m, "xe-igpu");
+    hide_fds(&m, 2);
+    hide_fds(&m, 6150);
+    as_another_user(&m, (struct hidden_check){false, 2, true});
+    unhide_fds(&m, 2);
+    unhide_fds(&m, 6150);
     close_copy(&m);
 }
 
@@ -426,6 +479,7 @@ int main(void)
         cmocka_unit_test(intel_power_from_energy),
         cmocka_unit_test(clients_that_come_go_or_go_back),
         cmocka_unit_test(other_users_processes_are_hidden),
+        cmocka_unit_test(kernel_threads_and_zombies_hide_nothing),
         cmocka_unit_test(a_reused_fd_number_is_found_within_ten_passes),
         cmocka_unit_test(an_fdinfo_over_64_kib_is_left_out),
         cmocka_unit_test(a_reused_pid_is_a_new_process),
