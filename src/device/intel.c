@@ -36,15 +36,17 @@ static const struct intel_part {
     {0x9a49, "Intel Iris Xe Graphics", "xe-lp"},
 };
 
-/* Where each driver keeps the GPU frequencies, relative to the card (i915) or to its PCI device
- * (xe: tile0/gt0/freq0, xe_gt_freq.c). */
+/* Where each driver keeps the GPU frequencies, relative to the card (i915, intel_gt_sysfs_pm.c)
+ * or to its PCI device (xe: tile0/gt0/freq0, xe_gt_freq.c). The clock is the actual one (act);
+ * cur is only what was requested. The maximum is the hardware's RP0; max is a soft limit that
+ * users set and lower. */
 static const struct freq_files {
     const char *driver;
     bool under_device;
     const char *dir, *cur, *max;
 } freq_files[] = {
-    {"i915", false, "", "gt_cur_freq_mhz", "gt_max_freq_mhz"},
-    {"xe", true, "tile0/gt0/freq0", "cur_freq", "max_freq"},
+    {"i915", false, "", "gt_act_freq_mhz", "gt_RP0_freq_mhz"},
+    {"xe", true, "tile0/gt0/freq0", "act_freq", "rp0_freq"},
 };
 
 /* What the backend keeps per card: which sensor files exist (learned once), and the last energy

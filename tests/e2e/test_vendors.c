@@ -198,8 +198,8 @@ static void arc_a770_on_i915(void **state)
     assert_json_str(d, "architecture", "xe-hpg");
     assert_json_str(d, "uuid", "0000:03:00.0"); /* sysfs has no UUID for Intel GPUs */
     assert_true(json_is_false(json_object_get(d, "integrated")));
-    assert_json_int(d, "clock_sm_mhz", 2400);
-    assert_json_int(d, "clock_sm_max_mhz", 2400);
+    assert_json_int(d, "clock_sm_mhz", 2350);     /* gt_act_freq_mhz, not the 2400 requested */
+    assert_json_int(d, "clock_sm_max_mhz", 2400); /* gt_RP0_freq_mhz, not the 2000 soft limit */
     assert_json_int(d, "temperature_c", 48);
     assert_json_int(d, "fan_speed_rpm", 1300);
     assert_float_equal(json_real_value(json_object_get(d, "power_limit_w")), 190.0, 1e-9);
@@ -222,9 +222,9 @@ static void xe_integrated(void **state)
     (void)state;
     assert_json_str(d, "name", "Intel Arc 140V GPU (Lunar Lake)");
     assert_true(json_is_true(json_object_get(d, "integrated")));
-    assert_json_int(d, "clock_sm_mhz", 1850);
-    assert_json_int(d, "clock_sm_max_mhz", 2050);
-    assert_json_null(d, "temperature_c"); /* no hwmon on integrated GPUs */
+    assert_json_int(d, "clock_sm_mhz", 1800);     /* act_freq, not cur_freq (requested) */
+    assert_json_int(d, "clock_sm_max_mhz", 2050); /* rp0_freq, not max_freq (a soft limit) */
+    assert_json_null(d, "temperature_c");         /* no hwmon on integrated GPUs */
     assert_json_null(d, "power_limit_w");
     assert_int_equal(json_array_size(json_object_get(d, "processes")), 2);
     assert_json_str(process(d, 0), "type", "graphics");   /* gnome-shell: rcs cycles */
@@ -436,6 +436,8 @@ static void level_zero_tiles(void **state)
     assert_int_equal(ndevices(i), 3);
     assert_json_str(info_device(i, 0), "name", "Intel Data Center GPU Max 1550");
     assert_json_int(info_device(i, 0), "memory_total_bytes", 128 * GiB); /* both tiles' */
+    assert_json_int(info_device(i, 0), "clock_sm_mhz", 1550);
+    assert_json_int(info_device(i, 0), "clock_sm_max_mhz", 1600);
     json_decref(i);
     run_release(&r);
     assert_string_equal(visible("max1550", NULL, ENV("ZE_AFFINITY_MASK=3,2")), "xpu:01");

@@ -261,7 +261,7 @@ static void intel_out_of_range_values_read_as_null(void **state)
     edit(m.sysfs, path_in(hwmon, "fan1_input"), "1300", "99999999999");
     edit(m.sysfs, path_in(hwmon, "power1_max"), "190000000", "18446744073709551615");
     edit(m.sysfs, path_in(hwmon, "energy1_input"), "1234567890", "20001234567890");
-    edit(m.sysfs, path_in(card, "gt_cur_freq_mhz"), "2400", "4294967297");
+    edit(m.sysfs, path_in(card, "gt_act_freq_mhz"), "2350", "4294967297");
     sleep_ms(250);
     assert_int_equal(gpuctl_refresh(m.g), 0);
     assert_false(gpuctl_device_has(d, GPUCTL_M_FAN_RPM));
