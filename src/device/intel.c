@@ -95,13 +95,32 @@ static bool is_integrated(const struct pci_addr *a)
     return a->domain == 0 && a->bus == 0 && a->device == 2 && a->function == 0;
 }
 
-/* Learns where the card's frequencies and sensors are: the driver's frequency files; hwmon's
- * energy counter, power limit, first temperature that is not the memory's (i915: temp1; xe:
- * temp2 "pkg") and fan. Integrated GPUs have no hwmon. */
-static void find_sensors(const char *root, struct intel_dev *g, unsigned *max_mhz, bool *has_max)
+/* Learns which hwmon temperature is the GPU's: xe labels the package "pkg" (temp2) and the memory
+ * "vram" (temp3; newer kernels "vram_ch_N" per channel), so "pkg", else the first one not of the
+ * memory. i915's hwmon has none. */
+static void find_temperature(const char *root, struct intel_dev *g)
 {
     char name[24], label[24];
 
+    for (int i = 1; i <= 8; i++) {
+        snprintf(name, sizeof(name), "temp%d_label", i);
+        if (!sysfs_str(root, g->card.hwmon, name, label, sizeof(label)))
+            label[0] = '\0';
+        snprintf(name, sizeof(name), "temp%d_input", i);
+        if (str_starts_with(label, "vram") || !sysfs_exists(root, g->card.hwmon, name))
+            continue;
+        if (!g->temp[0] || strcmp(label, "pkg") == 0)
+            str_copy(g->temp, name, sizeof(g->temp));
+        if (strcmp(label, "pkg") == 0)
+            return;
+    }
+}
+
+/* Learns where the card's frequencies and sensors are: the driver's frequency files; hwmon's
+ * energy counter, power limit, temperature (find_temperature()) and fan. Integrated GPUs have no
+ * hwmon. */
+static void find_sensors(const char *root, struct intel_dev *g, unsigned *max_mhz, bool *has_max)
+{
     *has_max = false;
     for (size_t i = 0; i < sizeof(freq_files) / sizeof(freq_files[0]); i++) {
         const struct freq_files *f = &freq_files[i];
@@ -120,15 +139,7 @@ static void find_sensors(const char *root, struct intel_dev *g, unsigned *max_mh
     g->power_max = sysfs_exists(root, g->card.hwmon, "power1_max")   ? "power1_max"
                    : sysfs_exists(root, g->card.hwmon, "power2_max") ? "power2_max"
                                                                      : NULL;
-    for (int i = 1; i <= 3 && !g->temp[0]; i++) {
-        snprintf(name, sizeof(name), "temp%d_label", i);
-        if (sysfs_str(root, g->card.hwmon, name, label, sizeof(label)) &&
-            strcmp(label, "vram") == 0)
-            continue;
-        snprintf(name, sizeof(name), "temp%d_input", i);
-        if (sysfs_exists(root, g->card.hwmon, name))
-            str_copy(g->temp, name, sizeof(g->temp));
-    }
+    find_temperature(root, g);
     g->has_fan = sysfs_exists(root, g->card.hwmon, "fan1_input");
 }
 

@@ -200,7 +200,7 @@ static void arc_a770_on_i915(void **state)
     assert_true(json_is_false(json_object_get(d, "integrated")));
     assert_json_int(d, "clock_sm_mhz", 2350);     /* gt_act_freq_mhz, not the 2400 requested */
     assert_json_int(d, "clock_sm_max_mhz", 2400); /* gt_RP0_freq_mhz, not the 2000 soft limit */
-    assert_json_int(d, "temperature_c", 48);
+    assert_json_null(d, "temperature_c");         /* i915's hwmon has no temperature channel */
     assert_json_int(d, "fan_speed_rpm", 1300);
     assert_float_equal(json_real_value(json_object_get(d, "power_limit_w")), 190.0, 1e-9);
     assert_json_null(d, "power_draw_w");            /* an energy counter needs two samples */
@@ -210,6 +210,32 @@ static void arc_a770_on_i915(void **state)
     assert_json_int(process(d, 0), "pid", 6001);
     assert_json_int(process(d, 0), "used_memory_bytes", 6 * GiB);
     assert_json_str(process(d, 0), "type", "compute+graphics");
+    json_decref(i);
+    run_release(&r);
+}
+
+/* An Arc A750 on xe: hwmon has only the package channel (energy2_input, power2_max) and a
+ * package and a memory temperature, labelled "pkg" and "vram". */
+static void xe_discrete(void **state)
+{
+    struct run r;
+    json_t *i = info(&r, "xe-dgpu", NULL, NULL), *d = info_device(i, 0);
+
+    (void)state;
+    assert_json_str(d, "device", "xpu:0");
+    assert_json_str(d, "name", "Intel Arc A750 Graphics");
+    assert_true(json_is_false(json_object_get(d, "integrated")));
+    assert_json_int(d, "memory_total_bytes", 8 * GiB);
+    assert_json_int(d, "temperature_c", 51); /* "pkg", not "vram" */
+    assert_json_null(d, "temperature_junction_c");
+    assert_float_equal(json_real_value(json_object_get(d, "power_limit_w")), 190.0, 1e-9);
+    assert_json_null(d, "power_draw_w"); /* energy2_input needs two samples */
+    assert_json_null(d, "fan_speed_rpm");
+    assert_json_int(d, "clock_sm_mhz", 2350);
+    assert_json_int(d, "clock_sm_max_mhz", 2400);
+    assert_json_int(process(d, 0), "pid", 6201);
+    assert_json_int(process(d, 0), "used_memory_bytes", 3072 * MiB); /* drm-resident-vram0 */
+    assert_json_str(process(d, 0), "type", "compute");               /* ccs cycles only */
     json_decref(i);
     run_release(&r);
 }
@@ -511,6 +537,7 @@ int main(void)
         cmocka_unit_test(mi250x_two_dies),
         cmocka_unit_test(apu_is_integrated),
         cmocka_unit_test(arc_a770_on_i915),
+        cmocka_unit_test(xe_discrete),
         cmocka_unit_test(xe_integrated),
         cmocka_unit_test(mixed_machine_order_and_names),
         cmocka_unit_test(broken_files_read_as_null),

@@ -22,7 +22,16 @@ struct machine {
     char dir[64];
     char sysfs[128], procfs[128];
     struct gpuctl *g;
+    uint64_t opened[2]; /* CLOCK_MONOTONIC ns before and after gpuctl_new() */
 };
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* Copies a fixture machine into a temporary directory and opens it. */
 static void open_copy(struct machine *m, const char *name)
@@ -40,7 +49,51 @@ static void open_copy(struct machine *m, const char *name)
     assert_int_equal(system(cmd), 0);
     opts.sysfs_root = m->sysfs;
     opts.procfs_root = m->procfs;
+    m->opened[0] = now_ns();
     assert_int_equal(gpuctl_new(&opts, &m->g), 0);
+    m->opened[1] = now_ns();
+}
+
+/* The wall time between gpuctl_new()'s pass and a refresh's, in seconds, as far as the test can
+ * see it: each pass took its time somewhere inside its call. */
+struct window {
+    double shortest, longest;
+};
+
+static struct window refresh_timed(const struct machine *m)
+{
+    uint64_t before = now_ns(), after;
+
+    assert_int_equal(gpuctl_refresh(m->g), 0);
+    after = now_ns();
+    return (struct window){(double)(before - m->opened[1]) / 1e9,
+                           (double)(after - m->opened[0]) / 1e9};
+}
+
+/* Asserts that value is `amount` per second over some wall time in w, give or take the rounding
+ * to whole units, and at most `cap`. However loaded the machine, the window holds the time the
+ * passes measured, so this cannot flake. */
+static void assert_rate(const char *what, unsigned value, double amount, struct window w,
+                        double cap)
+{
+    double lo = amount / w.longest, hi = amount / w.shortest;
+
+    lo = lo > cap ? cap : lo;
+    hi = hi > cap ? cap : hi;
+    if (value + 1.0 < lo || value > hi + 1.0)
+        fail_msg("%s %u, expected %.1f-%.1f for a wall time of %.3f-%.3f s", what, value, lo, hi,
+                 w.shortest, w.longest);
+}
+
+/* Opens the copy again, as a new gpuctl would find it after its files changed. */
+static void reopen_copy(struct machine *m)
+{
+    struct gpuctl_options opts = {m->sysfs, m->procfs, "/nonexistent/libnvidia-ml.so.1", 0};
+
+    gpuctl_free(m->g);
+    m->opened[0] = now_ns();
+    assert_int_equal(gpuctl_new(&opts, &m->g), 0);
+    m->opened[1] = now_ns();
 }
 
 static void close_copy(struct machine *m)
@@ -107,6 +160,7 @@ static void engine_time_over_wall_time(void **state)
     struct machine m;
     const struct gpuctl_device *d;
     const struct gpuctl_process *p;
+    struct window w;
 
     (void)state;
     open_copy(&m, "rx7900xtx");
@@ -119,13 +173,12 @@ static void engine_time_over_wall_time(void **state)
          "drm-engine-gfx:\t125100000000 ns");
     edit(m.procfs, "5001/fdinfo/7", "drm-engine-compute:\t3000000000 ns",
          "drm-engine-compute:\t3050000000 ns");
-    sleep_ms(250);
-    assert_int_equal(gpuctl_refresh(m.g), 0);
+    sleep_ms(250); /* so that 150 ms of engine time is well below the wall time */
+    w = refresh_timed(&m);
     p = find_process(d, 5001);
     assert_true(p->utilization_valid);
-    /* 150 ms busy over 250 ms or a little more of wall time. */
-    if (p->utilization_percent < 30 || p->utilization_percent > 60)
-        fail_msg("utilization %u%%, expected 30-60%%", p->utilization_percent);
+    /* 150 ms busy (two clients, each rounded) over the wall time between the passes. */
+    assert_rate("utilization %", p->utilization_percent, 15.0, w, 100.0);
     assert_true(find_process(d, 1888)->utilization_valid);
     assert_int_equal(find_process(d, 1888)->utilization_percent, 0); /* counters did not move */
     close_copy(&m);
@@ -162,24 +215,50 @@ static void intel_power_from_energy(void **state)
 {
     struct machine m;
     const struct gpuctl_device *d;
+    struct window w;
 
     (void)state;
     open_copy(&m, "arc-a770");
     d = gpuctl_device_at(m.g, 0);
     assert_false(gpuctl_device_has(d, GPUCTL_M_POWER_DRAW));
-    /* 20 J in 250 ms or a little more: about 80 W. */
+    /* 20 J and 125 ms of render time over the wall time between the passes. */
     edit(m.sysfs, "devices/pci0000:00/0000:00:01.0/0000:03:00.0/hwmon/hwmon0/energy1_input",
          "1234567890", "1254567890");
     edit(m.procfs, "6001/fdinfo/5", "drm-engine-render:\t9288864723 ns",
          "drm-engine-render:\t9413864723 ns");
     sleep_ms(250);
-    assert_int_equal(gpuctl_refresh(m.g), 0);
+    w = refresh_timed(&m);
     assert_true(gpuctl_device_has(d, GPUCTL_M_POWER_DRAW));
-    if (d->power_draw_mw < 50000 || d->power_draw_mw > 80000)
-        fail_msg("power %u mW, expected 50-80 W", d->power_draw_mw);
-    assert_true(gpuctl_device_has(d, GPUCTL_M_UTIL_GPU)); /* 125 ms of render time */
-    if (d->utilization_gpu_percent < 30 || d->utilization_gpu_percent > 50)
-        fail_msg("utilization %u%%, expected 30-50%%", d->utilization_gpu_percent);
+    assert_rate("power mW", d->power_draw_mw, 20e3, w, 4e9);
+    assert_true(gpuctl_device_has(d, GPUCTL_M_UTIL_GPU));
+    assert_rate("utilization %", d->utilization_gpu_percent, 12.5, w, 100.0);
+    close_copy(&m);
+}
+
+/* A discrete GPU on xe has only the package's energy counter (energy2_input) and limit
+ * (power2_max); its temperature is the package's, never the memory's. */
+static void xe_discrete_power_and_temperature(void **state)
+{
+    static const char hwmon[] = "devices/pci0000:00/0000:00:01.0/0000:03:00.0/hwmon/hwmon0";
+    struct machine m;
+    const struct gpuctl_device *d;
+    struct window w;
+    char path[256];
+
+    (void)state;
+    open_copy(&m, "xe-dgpu");
+    d = gpuctl_device_at(m.g, 0);
+    edit(m.sysfs, path_in(hwmon, "energy2_input"), "3412345678", "3442345678"); /* 30 J */
+    sleep_ms(250);
+    w = refresh_timed(&m);
+    assert_true(gpuctl_device_has(d, GPUCTL_M_POWER_DRAW));
+    assert_rate("power mW", d->power_draw_mw, 30e3, w, 4e9);
+    assert_int_equal(d->power_limit_mw, 190000);
+    /* Without the package sensor the memory's "vram" is not taken for the GPU's. */
+    snprintf(path, sizeof(path), "%s/%s/temp2_input", m.sysfs, hwmon);
+    assert_int_equal(unlink(path), 0);
+    reopen_copy(&m);
+    assert_false(gpuctl_device_has(gpuctl_device_at(m.g, 0), GPUCTL_M_TEMPERATURE));
     close_copy(&m);
 }
 
@@ -477,6 +556,7 @@ int main(void)
         cmocka_unit_test(engine_time_over_wall_time),
         cmocka_unit_test(cycles_over_gpu_cycles),
         cmocka_unit_test(intel_power_from_energy),
+        cmocka_unit_test(xe_discrete_power_and_temperature),
         cmocka_unit_test(clients_that_come_go_or_go_back),
         cmocka_unit_test(other_users_processes_are_hidden),
         cmocka_unit_test(kernel_threads_and_zombies_hide_nothing),
