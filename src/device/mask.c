@@ -371,8 +371,6 @@ static bool listed(const size_t *order, size_t count, size_t pos)
     return false;
 }
 
-/* Resolves one entry and appends it to order. Returns MASK_OK to go on, else the outcome that
- * ends the list. *dropped is set when an entry was skipped. */
 /* Appends a sentence to the caller's message, "; "-separated. */
 static void say(struct mask_ctx *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -387,6 +385,8 @@ static void say(struct mask_ctx *m, const char *fmt, ...)
     str_appendf(m->msg, m->len, "%s%s", m->msg[0] ? "; " : "", line);
 }
 
+/* Resolves one entry and appends it to order. Returns MASK_OK to go on, else the outcome that
+ * ends the list. *dropped is set when an entry was skipped. */
 static enum mask_outcome take(struct mask_ctx *m, struct entry e, size_t *order, size_t *count,
                               bool *dropped)
 {
