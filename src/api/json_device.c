@@ -12,7 +12,7 @@ static const char *const throttle_names[] = {
     "sw_thermal", "hw_thermal",          "hw_power_brake", "display_clocks",
 };
 
-void cuda_version_format(int version, char *buf, size_t len)
+void json_device_cuda_version(int version, char *buf, size_t len)
 {
     if (version <= 0)
         snprintf(buf, len, "%s", "");
@@ -105,7 +105,7 @@ static json_t *throttle_list(const struct gpuctl_device *d)
     return list;
 }
 
-const char *process_type(unsigned type)
+const char *json_device_process_type(unsigned type)
 {
     static const char *const names[] = {NULL, "compute", "graphics", "compute+graphics"};
 
@@ -124,7 +124,7 @@ static json_t *process_list(const struct gpuctl_device *d)
         json_array_append_new(
             list,
             json_pack("{s:i, s:o, s:o, s:o, s:o, s:o}", "pid", p->pid, "type",
-                      str_or_null(process_type(p->type)), "used_memory_bytes",
+                      str_or_null(json_device_process_type(p->type)), "used_memory_bytes",
                       p->used_memory_valid ? json_integer((json_int_t)p->used_memory_bytes)
                                            : json_null(),
                       "utilization_percent",
@@ -216,7 +216,7 @@ json_t *json_info(const struct gpuctl *g)
     for (size_t i = 0; i < gpuctl_device_count(g); i++)
         json_array_append_new(devices, json_device(gpuctl_device_at(g, i)));
     gpuctl_recommend(g, &best, &adv);
-    cuda_version_format(sys->cuda_driver_version, cuda, sizeof(cuda));
+    json_device_cuda_version(sys->cuda_driver_version, cuda, sizeof(cuda));
     return json_pack(
         "{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:s, s:o, s:o, s:b, s:s}}", "hostname",
         str_or_null(sys->hostname), "gpuctl_version", gpuctl_version(), "driver_version",

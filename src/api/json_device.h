@@ -8,10 +8,10 @@
 #include <gpuctl/gpuctl.h>
 
 /* Writes a CUDA driver version (12040) as "12.4", or "" for 0. */
-void cuda_version_format(int version, char *buf, size_t len);
+void json_device_cuda_version(int version, char *buf, size_t len);
 
 /* "compute", "graphics", "compute+graphics" for GPUCTL_PROC_* bits; NULL when unknown. */
-const char *process_type(unsigned type);
+const char *json_device_process_type(unsigned type);
 
 /* A new object for one device; metrics the device cannot report are null. NULL when out of
  * memory. */

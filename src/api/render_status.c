@@ -330,7 +330,7 @@ json_t *render_resources(const struct snapshot *s)
         json_array_append_new(devices, resource_device(&s->devs[i], &s->health[i]));
         any = any || render_gpu_usable(s, i);
     }
-    cuda_version_format(s->sys.cuda_driver_version, cuda, sizeof(cuda));
+    json_device_cuda_version(s->sys.cuda_driver_version, cuda, sizeof(cuda));
     return json_pack("{s:b, s:i, s:s?, s:s?, s:o, s:o}", "available", any, "count", (int)n,
                      "cuda_version", cuda[0] ? cuda : NULL, "driver_version",
                      s->sys.driver_version[0] ? s->sys.driver_version : NULL, "devices", devices,

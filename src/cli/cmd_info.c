@@ -195,7 +195,7 @@ static void print_header(const struct gpuctl *g)
     const struct gpuctl_system *sys = gpuctl_system(g);
     char cuda[16];
 
-    cuda_version_format(sys->cuda_driver_version, cuda, sizeof(cuda));
+    json_device_cuda_version(sys->cuda_driver_version, cuda, sizeof(cuda));
     printf("gpuctl %s on %s", gpuctl_version(), sys->hostname[0] ? sys->hostname : "-");
     if (sys->driver_version[0])
         printf(": NVIDIA driver %s, CUDA %s", sys->driver_version, cuda[0] ? cuda : "-");

@@ -2,6 +2,8 @@
  * DRM fdinfo; nothing from ROCm is needed (Documentation/gpu/amdgpu/). */
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "device/sysfs.h"
 #include "util/banned.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/str.h"
 
 #define AMD_VENDOR 0x1002
@@ -35,6 +38,9 @@ static const struct amd_part {
     {0x74a1, "AMD Instinct MI300X", "gfx942"},
     {0x74a0, "AMD Instinct MI300A", "gfx942"},
     {0x74a5, "AMD Instinct MI325X", "gfx942"},
+    {0x15bf, "AMD Radeon 780M / 760M / 740M Graphics", "gfx1103"},
+    {0x1900, "AMD Radeon 780M / 760M Graphics", "gfx1103"},
+    {0x150e, "AMD Radeon 890M Graphics", "gfx1150"},
 };
 
 /* What the backend keeps per card: the card, and which of its sensor files exist, learned once
@@ -44,7 +50,7 @@ struct amd_dev {
     char temp_edge[16], temp_junction[16]; /* "temp1_input", or "" without that sensor */
     const char *power;                     /* "power1_average", "power1_input" or NULL */
     bool has_fan, has_pwm;
-    uint64_t pwm_max;
+    unsigned pwm_max; /* 1-255 when has_pwm */
 };
 
 struct amd_state {
@@ -52,6 +58,7 @@ struct amd_state {
     unsigned flags;
     struct amd_dev *devs;
     size_t n;
+    bool board_info_kernel; /* the kernel is 6.7 or later: amdgpu has board_info */
 };
 
 static const struct amd_part *find_part(unsigned device)
@@ -85,8 +92,10 @@ static bool kfd_property(const char *props, const char *key, unsigned long *out)
 }
 
 /* Finds the card's KFD node (domain and location_id = bus << 8 | devfn) and takes its gfx
- * target and whether it is an APU (CPU cores and SIMDs in one node). */
-static void read_kfd(const char *root, struct gpuctl_device *d, const struct pci_addr *pci)
+ * target; *apu is set when the node has CPU cores and SIMDs both, as the ACPI CRAT describes an
+ * APU on kernels before 6.5. */
+static void read_kfd(const char *root, struct gpuctl_device *d, const struct pci_addr *pci,
+                     bool *apu)
 {
     char path[1100], rel[160], props[4096];
     unsigned long domain, location, gfx, cpus, simds;
@@ -107,9 +116,8 @@ static void read_kfd(const char *root, struct gpuctl_device *d, const struct pci
             continue;
         if (kfd_property(props, "gfx_target_version", &gfx) && gfx)
             gfx_name(gfx, d->arch, sizeof(d->arch));
-        if (kfd_property(props, "cpu_cores_count", &cpus) &&
-            kfd_property(props, "simd_count", &simds))
-            DEV_SET(d, integrated, GPUCTL_M_INTEGRATED, cpus > 0 && simds > 0);
+        *apu = kfd_property(props, "cpu_cores_count", &cpus) &&
+               kfd_property(props, "simd_count", &simds) && cpus > 0 && simds > 0;
         break;
     }
     closedir(dir);
@@ -132,7 +140,12 @@ static bool dpm_clocks(const char *root, const char *dir, const char *file, unsi
         unsigned long mhz;
         if (nl)
             *nl = '\0';
+        errno = 0;
         mhz = colon ? strtoul(colon + 1, &end, 10) : 0;
+        if (colon && end != colon + 1 && (errno == ERANGE || mhz > UINT_MAX)) {
+            log_debug("%s/%s: '%.40s' is no clock; reading the table as unknown", dir, file, line);
+            return false;
+        }
         if (colon && end != colon + 1 && strncasecmp(end, "Mhz", 3) == 0) {
             any = true;
             *max = mhz > *max ? (unsigned)mhz : *max;
@@ -150,6 +163,7 @@ static bool dpm_clocks(const char *root, const char *dir, const char *file, unsi
 static void find_sensors(const char *root, struct amd_dev *a)
 {
     char name[24], label[24];
+    uint64_t pwm_max = 0;
 
     if (!a->card.hwmon[0])
         return; /* some laptops and the MI250 have no hwmon */
@@ -167,8 +181,41 @@ static void find_sensors(const char *root, struct amd_dev *a)
                : sysfs_exists(root, a->card.hwmon, "power1_input") ? "power1_input"
                                                                    : NULL;
     a->has_fan = sysfs_exists(root, a->card.hwmon, "fan1_input");
-    a->has_pwm = sysfs_u64(root, a->card.hwmon, "pwm1_max", &a->pwm_max) && a->pwm_max > 0 &&
-                 sysfs_exists(root, a->card.hwmon, "pwm1");
+    /* hwmon's pwm runs 0-255; another maximum is garbage and would overflow the percentage. */
+    a->has_pwm = sysfs_u64(root, a->card.hwmon, "pwm1_max", &pwm_max) && pwm_max > 0 &&
+                 pwm_max <= 255 && sysfs_exists(root, a->card.hwmon, "pwm1");
+    a->pwm_max = (unsigned)pwm_max;
+}
+
+/*
+ * Whether the GPU is an APU, from the signals that cannot mislead: a KFD node with CPU cores and
+ * SIMDs (kernels before 6.5; since the IOMMUv2 path went, KFD gives an APU's GPU a node of its
+ * own, with no CPU cores); board_info, which amdgpu (6.7 and later) hides on APUs and only there
+ * (AMD_IS_APU, the flag ROCr reads as "Integrated" through AMDGPU_IDS_FLAGS_FUSION), so present it
+ * means discrete and absent on such a kernel an APU. Else unknown: 6.5 and 6.6 give no sign.
+ */
+static void read_integrated(const struct amd_state *s, const struct amd_dev *a, bool kfd_apu,
+                            struct gpuctl_device *d)
+{
+    if (kfd_apu)
+        DEV_SET(d, integrated, GPUCTL_M_INTEGRATED, true);
+    else if (sysfs_exists(s->sysfs, a->card.device, "board_info"))
+        DEV_SET(d, integrated, GPUCTL_M_INTEGRATED, false);
+    else if (s->board_info_kernel)
+        DEV_SET(d, integrated, GPUCTL_M_INTEGRATED, true);
+}
+
+/* Whether the running kernel (<procfs>/sys/kernel/osrelease, "6.8.0-45-generic") is major.minor
+ * or later; false when it does not say. */
+static bool kernel_at_least(const char *procfs, unsigned major, unsigned minor)
+{
+    char release[128];
+    unsigned ma, mi;
+
+    if (fs_read(procfs, "sys/kernel/osrelease", release, sizeof(release)) != 0 ||
+        sscanf(release, "%u.%u", &ma, &mi) != 2)
+        return false;
+    return ma > major || (ma == major && mi >= minor);
 }
 
 static void read_identity(const struct amd_state *s, struct amd_dev *a, struct gpuctl_device *d)
@@ -177,7 +224,7 @@ static void read_identity(const struct amd_state *s, struct amd_dev *a, struct g
     const struct amd_part *part = find_part(a->card.device_id);
     char id[40];
     unsigned cur, max;
-    bool has_cur;
+    bool has_cur, kfd_apu = false;
 
     d->vendor = GPUCTL_VENDOR_AMD;
     str_copy(d->pci_bus_id, a->card.slot, sizeof(d->pci_bus_id));
@@ -195,7 +242,8 @@ static void read_identity(const struct amd_state *s, struct amd_dev *a, struct g
     } else {
         str_copy(d->uuid, a->card.slot, sizeof(d->uuid));
     }
-    read_kfd(s->sysfs, d, &a->card.pci);
+    read_kfd(s->sysfs, d, &a->card.pci, &kfd_apu);
+    read_integrated(s, a, kfd_apu, d);
     if (!d->arch[0] && part)
         str_copy(d->arch, part->arch, sizeof(d->arch));
     if (dpm_clocks(s->sysfs, a->card.device, "pp_dpm_sclk", &cur, &max, &has_cur))
@@ -229,6 +277,7 @@ static int amd_open(const struct backend_env *env, struct gpuctl_system *sys, vo
     s->sysfs = env->sysfs_root;
     s->flags = env->flags;
     s->n = n;
+    s->board_info_kernel = kernel_at_least(env->procfs_root, 6, 7);
     s->devs = calloc(n, sizeof(*s->devs));
     if (!s->devs) {
         free(cards);
@@ -259,12 +308,12 @@ static int amd_enumerate(void *state, struct devlist *out)
 /* Millidegrees from the edge and junction sensors. */
 static void read_temperatures(const char *root, const struct amd_dev *a, struct gpuctl_device *d)
 {
-    int64_t mc;
+    int c;
 
-    if (a->temp_edge[0] && sysfs_s64(root, a->card.hwmon, a->temp_edge, &mc))
-        DEV_SET(d, temperature_c, GPUCTL_M_TEMPERATURE, (int)(mc / 1000));
-    if (a->temp_junction[0] && sysfs_s64(root, a->card.hwmon, a->temp_junction, &mc))
-        DEV_SET(d, temperature_junction_c, GPUCTL_M_TEMPERATURE_JUNCTION, (int)(mc / 1000));
+    if (a->temp_edge[0] && sysfs_celsius(root, a->card.hwmon, a->temp_edge, &c))
+        DEV_SET(d, temperature_c, GPUCTL_M_TEMPERATURE, c);
+    if (a->temp_junction[0] && sysfs_celsius(root, a->card.hwmon, a->temp_junction, &c))
+        DEV_SET(d, temperature_junction_c, GPUCTL_M_TEMPERATURE_JUNCTION, c);
     if (!gpuctl_device_has(d, GPUCTL_M_TEMPERATURE) &&
         gpuctl_device_has(d, GPUCTL_M_TEMPERATURE_JUNCTION)) /* MI300 hides edge */
         DEV_SET(d, temperature_c, GPUCTL_M_TEMPERATURE, d->temperature_junction_c);
@@ -274,25 +323,22 @@ static void read_temperatures(const char *root, const struct amd_dev *a, struct 
 static void read_power_and_fan(const char *root, const struct amd_dev *a, struct gpuctl_device *d)
 {
     const char *hwmon = a->card.hwmon;
-    uint64_t uw = 0, cap = 0, pwm, rpm;
-    bool has_power;
+    unsigned cap_uw = 0, mw, pwm, rpm;
+    bool has_cap;
 
     if (!hwmon[0])
         return;
-    has_power = a->power && sysfs_u64(root, hwmon, a->power, &uw);
-    /* The second die of an MI250X reports 0 W and a 0 W cap: it does not own the sensor. */
-    if (sysfs_u64(root, hwmon, "power1_cap", &cap) && cap > 0) {
-        DEV_SET(d, power_limit_mw, GPUCTL_M_POWER_LIMIT, (unsigned)(cap / 1000));
-        if (has_power)
-            DEV_SET(d, power_draw_mw, GPUCTL_M_POWER_DRAW, (unsigned)(uw / 1000));
-    } else if (has_power && uw > 0) {
-        DEV_SET(d, power_draw_mw, GPUCTL_M_POWER_DRAW, (unsigned)(uw / 1000));
-    }
-    if (a->has_pwm && sysfs_u64(root, hwmon, "pwm1", &pwm) && pwm <= a->pwm_max)
-        DEV_SET(d, fan_percent, GPUCTL_M_FAN,
-                (unsigned)((pwm * 100 + a->pwm_max / 2) / a->pwm_max));
-    if (a->has_fan && sysfs_u64(root, hwmon, "fan1_input", &rpm))
-        DEV_SET(d, fan_rpm, GPUCTL_M_FAN_RPM, (unsigned)rpm);
+    has_cap = sysfs_scaled(root, hwmon, "power1_cap", 1, &cap_uw);
+    /* A 0 W cap (the second die of an MI250X) says the die does not own the power sensor: what
+     * it reads is no power of its own. Without a cap file (APUs hide it), a reading stands. */
+    if (has_cap && cap_uw > 0)
+        DEV_SET(d, power_limit_mw, GPUCTL_M_POWER_LIMIT, cap_uw / 1000);
+    if ((!has_cap || cap_uw > 0) && a->power && sysfs_scaled(root, hwmon, a->power, 1000, &mw))
+        DEV_SET(d, power_draw_mw, GPUCTL_M_POWER_DRAW, mw);
+    if (a->has_pwm && sysfs_scaled(root, hwmon, "pwm1", 1, &pwm) && pwm <= a->pwm_max)
+        DEV_SET(d, fan_percent, GPUCTL_M_FAN, (pwm * 100 + a->pwm_max / 2) / a->pwm_max);
+    if (a->has_fan && sysfs_scaled(root, hwmon, "fan1_input", 1, &rpm))
+        DEV_SET(d, fan_rpm, GPUCTL_M_FAN_RPM, rpm);
 }
 
 static void read_memory_and_load(const char *root, const char *dev, struct gpuctl_device *d)
@@ -351,7 +397,8 @@ static void amd_close(void *state)
 }
 
 /* ROCr masks first; HIP then indexes what is left, reading CUDA_VISIBLE_DEVICES when
- * HIP_VISIBLE_DEVICES is not set (ROCm/clr rocdevice.cpp). */
+ * HIP_VISIBLE_DEVICES is unset or empty, and masking nothing when that is empty too (ROCm/clr
+ * rocdevice.cpp: HIP_VISIBLE_DEVICES[0] != '\0' ? HIP : CUDA, then only if ordinals[0]). */
 static const struct mask_var amd_masks[] = {
     {"ROCR_VISIBLE_DEVICES", NULL, &mask_rocr},
     {"HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", &mask_hip},

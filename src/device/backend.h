@@ -19,9 +19,11 @@
 struct devslot {
     struct gpuctl_device dev;
     const struct backend *be;
-    void *handle;         /* the backend's own per-device handle */
-    struct pci_addr pci;  /* parsed pci_bus_id; pci.known false when the bus id is unknown */
-    unsigned backend_pos; /* position in the backend's own enumeration (tie-break for sorting) */
+    void *handle;           /* the backend's own per-device handle */
+    struct pci_addr pci;    /* parsed pci_bus_id; pci.known false when the bus id is unknown */
+    unsigned backend_pos;   /* position in the backend's own enumeration (tie-break for sorting) */
+    unsigned tiles;         /* Level Zero sub-devices (tiles) of an Intel GPU; 0 or 1: one */
+    bool tiles_are_devices; /* Level Zero's FLAT hierarchy: its mask's indices count tiles */
 };
 
 /* A growable array of slots. */
@@ -42,7 +44,8 @@ struct backend_env {
 };
 
 /* A mask variable of a backend, read by its runtime's rules; when it is unset (or set but
- * empty), `fallback` is read instead (HIP reads CUDA_VISIBLE_DEVICES then). */
+ * empty), `fallback` is read instead (HIP reads CUDA_VISIBLE_DEVICES then, and takes an empty
+ * value of either as unset). */
 struct mask_var {
     const char *name;
     const char *fallback;

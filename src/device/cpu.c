@@ -142,7 +142,7 @@ static bool meminfo_bytes(const char *info, const char *key, uint64_t *out)
     for (const char *line = info; line; line = next_line(line)) {
         const char *v = field(line, key);
         unsigned long long kb;
-        if (v && sscanf(v, "%llu", &kb) == 1) {
+        if (v && sscanf(v, "%llu", &kb) == 1 && kb <= UINT64_MAX / 1024u) {
             *out = (uint64_t)kb * 1024u;
             return true;
         }

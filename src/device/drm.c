@@ -55,6 +55,7 @@ static bool read_card(const char *root, const char *name, unsigned vendor,
                       const char *const *drivers, struct drm_card *c)
 {
     uint64_t v = 0;
+    unsigned id;
     bool wanted = false;
 
     memset(c, 0, sizeof(*c));
@@ -70,10 +71,10 @@ static bool read_card(const char *root, const char *name, unsigned vendor,
         !sysfs_uevent(root, c->device, "uevent", "PCI_SLOT_NAME", c->slot, sizeof(c->slot)) ||
         pci_parse(c->slot, &c->pci) != 0)
         return false;
-    if (sysfs_u64(root, c->device, "device", &v))
-        c->device_id = (unsigned)v;
-    if (sysfs_u64(root, c->device, "revision", &v))
-        c->revision = (unsigned)v;
+    if (sysfs_scaled(root, c->device, "device", 1, &id))
+        c->device_id = id;
+    if (sysfs_scaled(root, c->device, "revision", 1, &id))
+        c->revision = id;
     find_hwmon(root, c);
     return true;
 }

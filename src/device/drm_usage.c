@@ -2,6 +2,7 @@
 #include "device/drm_usage.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,13 @@ static const struct driver_rule {
 };
 
 #define RAW_MAX 16
+
+/* No GPU has a pebibyte: a client's memory figure above this is garbage. The bound also keeps the
+ * sum over a process's clients far from wrapping 64 bits. */
+#define VRAM_MAX (UINT64_C(1) << 50)
+
+/* Identical engines behind one name: more than this is garbage. */
+#define CAPACITY_MAX 256
 
 /* A name and a number from one fdinfo key ("drm-engine-gfx: 123 ns"). */
 struct kv {
@@ -57,11 +65,16 @@ static bool parse_amount(const char *s, uint64_t *out)
 
     if (!isdigit((unsigned char)*s))
         return false;
+    errno = 0;
     v = strtoull(s, &end, 10);
+    if (errno == ERANGE)
+        return false; /* beyond 64 bits: garbage, not UINT64_MAX */
     while (*end == ' ' || *end == '\t')
         end++;
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         if (strcmp(end, units[i].unit) == 0) {
+            if (v > UINT64_MAX >> units[i].shift)
+                return false; /* the unit would carry it past 64 bits */
             *out = (uint64_t)v << units[i].shift;
             return true;
         }
@@ -179,9 +192,10 @@ static bool understand(const struct raw_client *r, int pid, struct drm_client *c
     c->cycles = rule->cycles;
     c->id = r->id;
     str_copy(c->driver, r->driver, sizeof(c->driver));
-    c->has_vram = kv_find(&r->resident, rule->vram, &c->vram_bytes) ||
-                  kv_find(&r->memory, rule->vram, &c->vram_bytes) ||
-                  kv_find(&r->total, rule->vram, &c->vram_bytes);
+    c->has_vram = (kv_find(&r->resident, rule->vram, &c->vram_bytes) ||
+                   kv_find(&r->memory, rule->vram, &c->vram_bytes) ||
+                   kv_find(&r->total, rule->vram, &c->vram_bytes)) &&
+                  c->vram_bytes <= VRAM_MAX;
     for (size_t e = 0; e < 2; e++) {
         uint64_t cap = 1;
         if (rule->cycles) {
@@ -190,7 +204,10 @@ static bool understand(const struct raw_client *r, int pid, struct drm_client *c
         } else {
             kv_find(&r->engine, rule->busy[e], &c->busy[e]);
         }
-        c->capacity[e] = kv_find(&r->capacity, rule->busy[e], &cap) && cap > 1 ? (unsigned)cap : 1;
+        c->capacity[e] =
+            kv_find(&r->capacity, rule->busy[e], &cap) && cap > 1 && cap <= CAPACITY_MAX
+                ? (unsigned)cap
+                : 1;
         if (c->busy[e])
             c->uses |= e == 0 ? DRM_USES_GRAPHICS : DRM_USES_COMPUTE;
     }

@@ -17,11 +17,18 @@
 #include "device/backend.h"
 #include "device/drm_usage.h"
 #include "device/fdset.h"
+#include "device/proc.h"
 #include "util/banned.h"
+#include "util/log.h"
 #include "util/str.h"
 
 /* Every how many passes each fd is asked about again (see fdset_begin()). */
 #define FULL_PASS_EVERY 10
+
+/* The longest fdinfo read; real ones are 1-3 KiB. A longer one is not a client gpuctl
+ * understands, and is left out rather than parsed from a cut (a number cut from its unit reads
+ * as another number). */
+#define FDINFO_MAX (64 * 1024)
 
 struct fdinfo_scanner {
     char root[1024];
@@ -34,6 +41,8 @@ struct fdinfo_scanner {
     struct fdset *fds; /* which fds were DRM fds last pass */
     int *fdbuf;        /* one process's fd numbers */
     size_t nfd, capfd;
+    char *text; /* one fdinfo file, grown as needed up to FDINFO_MAX */
+    size_t cap_text;
 };
 
 static uint64_t monotonic_ns(void)
@@ -127,26 +136,56 @@ static char *put_uint(char *out, unsigned v)
     return out;
 }
 
+/* Reads the open fdinfo file f to its end into s->text, terminated. Returns 0, GPUCTL_ENOMEM,
+ * GPUCTL_EIO when it cannot be read, or GPUCTL_ERANGE when it is longer than FDINFO_MAX. */
+static int read_fdinfo(struct fdinfo_scanner *s, int f)
+{
+    size_t len = 0;
+
+    for (;;) {
+        ssize_t n;
+        if (len + 1 >= s->cap_text) {
+            size_t more = s->cap_text ? s->cap_text * 2 : 8192;
+            char *grown = realloc(s->text, more);
+            if (!grown)
+                return GPUCTL_ENOMEM;
+            s->text = grown;
+            s->cap_text = more;
+        }
+        n = read(f, s->text + len, s->cap_text - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            s->text[len] = '\0';
+            return n < 0 || len == 0 ? GPUCTL_EIO : 0;
+        }
+        len += (size_t)n;
+        if (len > FDINFO_MAX)
+            return GPUCTL_ERANGE;
+    }
+}
+
 /* Reads one fdinfo file and appends its client unless this pass has it already (dup'ed fds and
  * fds passed between processes share a client). */
 static int scan_fd(struct fdinfo_scanner *s, int proc_dir, int pid, const char *fd)
 {
-    char rel[96], text[8192];
+    char rel[96];
     struct drm_client c;
-    ssize_t n;
-    int f;
+    int f, ret;
 
     str_copy(put_uint(rel, (unsigned)pid), "/fdinfo/", 16);
     str_copy(rel + strlen(rel), fd, 16);
     f = openat(proc_dir, rel, O_RDONLY | O_CLOEXEC);
     if (f < 0)
         return 0;
-    n = read(f, text, sizeof(text) - 1);
+    ret = read_fdinfo(s, f);
     close(f);
-    if (n <= 0)
-        return 0;
-    text[n] = '\0';
-    if (!drm_usage_parse(text, pid, &c) || seen(&s->cur, &c))
+    if (ret == GPUCTL_ERANGE)
+        log_debug("%s/%s is longer than %d KiB: its client is left out", s->root, rel,
+                  FDINFO_MAX / 1024);
+    if (ret)
+        return ret == GPUCTL_ENOMEM ? ret : 0;
+    if (!drm_usage_parse(s->text, pid, &c) || seen(&s->cur, &c))
         return 0;
     return append(s, &c);
 }
@@ -216,10 +255,19 @@ static int classify(void *ctx, int fd)
 static int visit_process(struct fdinfo_scanner *s, int proc_dir, const char *name, int unused)
 {
     struct visit v = {s, -1, atoi(name)};
+    struct proc_stat st = {0};
     char rel[32];
     int ret;
 
     (void)unused;
+    /* The start time tells a new process under a reused PID from the old one; without it
+     * (procfs does not say) the PID alone is all there is. Kernel threads and zombies hold no
+     * files: their fd directories are not opened, and without root they would count as another
+     * user's processes whose clients stay unknown. */
+    if (!proc_stat_at(proc_dir, v.pid, &st))
+        st.start = 0;
+    else if ((st.flags & PROC_PF_KTHREAD) || st.state == 'Z' || st.state == 'X')
+        return 0;
     snprintf(rel, sizeof(rel), "%d/fd", v.pid);
     v.fd_dir = openat(proc_dir, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (v.fd_dir < 0) {
@@ -230,7 +278,7 @@ static int visit_process(struct fdinfo_scanner *s, int proc_dir, const char *nam
     s->nfd = 0;
     ret = each_numbered(v.fd_dir, collect_fd, s, v.pid);
     if (!ret)
-        ret = fdset_visit(s->fds, v.pid, s->fdbuf, s->nfd, classify, &v);
+        ret = fdset_visit(s->fds, v.pid, st.start, s->fdbuf, s->nfd, classify, &v);
     close(v.fd_dir);
     return ret;
 }
@@ -286,6 +334,7 @@ void fdinfo_scanner_free(struct fdinfo_scanner *s)
     free(s->cur.v);
     free(s->prev.v);
     free(s->fdbuf);
+    free(s->text);
     fdset_free(s->fds);
     free(s);
 }

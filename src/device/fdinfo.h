@@ -21,7 +21,7 @@ struct drm_client {
     char driver[16];
     uint64_t id; /* drm-client-id */
     bool has_vram;
-    uint64_t vram_bytes;   /* resident in device memory */
+    uint64_t vram_bytes;   /* resident in device memory; at most 2^50, so sums do not wrap */
     bool has_util;         /* known from the second pass on */
     unsigned util_percent; /* busy engines' time over wall time (or cycles), capped at 100 */
     unsigned uses;         /* DRM_USES_* */

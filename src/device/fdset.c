@@ -1,6 +1,7 @@
 /* fdset.c: which fds of every process are DRM device fds, remembered between passes. */
 #include "device/fdset.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 /* One process's fds in a table: fd[off .. off + n), sorted. */
 struct span {
     int pid;
+    uint64_t start; /* with pid, names the process */
     size_t off, n;
 };
 
@@ -118,10 +120,10 @@ static int known(const struct table *t, const struct span *was, int fd)
     return hit ? t->drm[hit - t->fd] : -1;
 }
 
-int fdset_visit(struct fdset *m, int pid, int *fds, size_t n, int (*classify)(void *ctx, int fd),
-                void *ctx)
+int fdset_visit(struct fdset *m, int pid, uint64_t start, int *fds, size_t n,
+                int (*classify)(void *ctx, int fd), void *ctx)
 {
-    struct span key = {pid, 0, 0};
+    struct span key = {pid, start, 0, 0};
     const struct span *was =
         m->prev.nspan ? bsearch(&key, m->prev.span, m->prev.nspan, sizeof(key), by_pid) : NULL;
     struct span *now;
@@ -129,6 +131,8 @@ int fdset_visit(struct fdset *m, int pid, int *fds, size_t n, int (*classify)(vo
 
     if (ret)
         return ret;
+    if (was && was->start != start)
+        was = NULL; /* a new process under a reused PID: what the old one had says nothing */
     for (size_t i = 1; i < n; i++) { /* procfs lists fds in order: sort only if not */
         if (fds[i - 1] > fds[i]) {
             qsort(fds, n, sizeof(*fds), by_int);
@@ -137,7 +141,7 @@ int fdset_visit(struct fdset *m, int pid, int *fds, size_t n, int (*classify)(vo
     }
 
     now = &m->cur.span[m->cur.nspan++];
-    *now = (struct span){pid, m->cur.n, 0};
+    *now = (struct span){pid, start, m->cur.n, 0};
     for (size_t i = 0; i < n; i++) {
         int drm = m->full ? -1 : known(&m->prev, was, fds[i]);
         if (drm != 0) /* new, or a DRM fd last time: ask */

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct fdset;
 
@@ -20,13 +21,15 @@ void fdset_free(struct fdset *m);
 void fdset_begin(struct fdset *m, bool full);
 
 /*
- * Process pid has the fds fds[0..n) (any order; sorted in place). Calls classify(ctx, fd) for
- * each fd that must be asked about: new since the last pass, a DRM fd then, or any fd in a full
- * pass. classify returns 1 for a DRM fd, 0 for another, or a negative error, which stops the
- * visit and is returned. Returns 0 or an error (GPUCTL_ENOMEM).
+ * Process pid, started at `start` (/proc/PID/stat field 22; 0 when unknown), has the fds
+ * fds[0..n) (any order; sorted in place). Calls classify(ctx, fd) for each fd that must be asked
+ * about: new since the last pass, a DRM fd then, or any fd in a full pass; every fd of a process
+ * that is new, or new under a reused PID (another start time). classify returns 1 for a DRM fd,
+ * 0 for another, or a negative error, which stops the visit and is returned. Returns 0 or an
+ * error (GPUCTL_ENOMEM).
  */
-int fdset_visit(struct fdset *m, int pid, int *fds, size_t n, int (*classify)(void *ctx, int fd),
-                void *ctx);
+int fdset_visit(struct fdset *m, int pid, uint64_t start, int *fds, size_t n,
+                int (*classify)(void *ctx, int fd), void *ctx);
 
 /* Ends a pass: processes not visited in it are forgotten. */
 void fdset_end(struct fdset *m);

@@ -1,11 +1,13 @@
 /* proc.c: describing processes from procfs, remembered between refreshes. */
 #include "device/proc.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/banned.h"
 #include "util/fs.h"
@@ -13,7 +15,8 @@
 
 struct described {
     int pid;
-    bool seen; /* described during this refresh */
+    uint64_t start; /* with pid, names the process (0: unknown) */
+    bool seen;      /* described during this refresh */
     char user[64];
     char command[256];
 };
@@ -30,6 +33,50 @@ struct proc_names {
     struct user_name *users; /* uid -> name, for the cache's whole life */
     size_t nusers, cap_users;
 };
+
+bool proc_stat_parse(const char *text, struct proc_stat *out)
+{
+    const char *p = strrchr(text, ')'); /* the command may hold ')' itself */
+    unsigned long long start;
+
+    /* state, then ppid pgrp session tty_nr tpgid, flags, minflt cminflt majflt cmajflt utime
+     * stime, cutime cstime priority nice num_threads itrealvalue, starttime (proc(5)) */
+    if (!p || sscanf(p + 1,
+                     " %c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d "
+                     "%llu",
+                     &out->state, &out->flags, &start) != 3)
+        return false;
+    out->start = start;
+    return true;
+}
+
+bool proc_stat_at(int dir, int pid, struct proc_stat *out)
+{
+    char rel[32], text[1024];
+    ssize_t n;
+    int f;
+
+    snprintf(rel, sizeof(rel), "%d/stat", pid);
+    f = openat(dir, rel, O_RDONLY | O_CLOEXEC);
+    if (f < 0)
+        return false;
+    n = read(f, text, sizeof(text) - 1); /* one record, given whole */
+    close(f);
+    if (n <= 0)
+        return false;
+    text[n] = '\0';
+    return proc_stat_parse(text, out);
+}
+
+/* The start time of pid under root, or 0 when procfs does not tell. */
+static uint64_t start_of(const char *root, int pid)
+{
+    char rel[32], text[1024];
+    struct proc_stat st;
+
+    snprintf(rel, sizeof(rel), "%d/stat", pid);
+    return fs_read(root, rel, text, sizeof(text)) == 0 && proc_stat_parse(text, &st) ? st.start : 0;
+}
 
 struct proc_names *proc_names_new(const char *procfs_root)
 {
@@ -132,13 +179,22 @@ static void describe_command(const char *root, int pid, char *command, size_t le
     free(args);
 }
 
-/* The cache entry for pid, added when absent; NULL when out of memory. */
-static struct described *entry(struct proc_names *c, int pid, bool *fresh)
+/* The cache entry for the process (pid, start), added when absent (or replacing an entry of an
+ * earlier process under that PID); NULL when out of memory. */
+static struct described *entry(struct proc_names *c, int pid, uint64_t start, bool *fresh)
 {
     *fresh = false;
-    for (size_t i = 0; i < c->n; i++)
-        if (c->v[i].pid == pid)
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->v[i].pid != pid)
+            continue;
+        if (c->v[i].start == start)
             return &c->v[i];
+        *fresh = true; /* the PID was reused */
+        memset(&c->v[i], 0, sizeof(c->v[0]));
+        c->v[i].pid = pid;
+        c->v[i].start = start;
+        return &c->v[i];
+    }
     if (c->n == c->cap) {
         size_t more = c->cap ? c->cap * 2 : 16;
         struct described *grown = realloc(c->v, more * sizeof(*grown));
@@ -150,6 +206,7 @@ static struct described *entry(struct proc_names *c, int pid, bool *fresh)
     *fresh = true;
     memset(&c->v[c->n], 0, sizeof(c->v[0]));
     c->v[c->n].pid = pid;
+    c->v[c->n].start = start;
     return &c->v[c->n++];
 }
 
@@ -157,7 +214,7 @@ void proc_names_describe(struct proc_names *c, int pid, char *user, size_t user_
                          size_t command_len)
 {
     bool fresh;
-    struct described *e = entry(c, pid, &fresh);
+    struct described *e = entry(c, pid, start_of(c->root, pid), &fresh);
 
     if (!e) {
         describe_user(c, pid, user, user_len);

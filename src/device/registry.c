@@ -152,19 +152,31 @@ static bool order_differs(const struct backend *be, const struct devlist *found)
     return false;
 }
 
+/* Room for one mask's input and output, for found->n devices. */
+struct mask_scratch {
+    const char **uuids;
+    unsigned *tiles;
+    size_t *step;
+};
+
 /* Applies one mask variable to order[0..*count), noting in st what it did. */
 static void apply_mask(const struct backend *be, const struct mask_var *mv, const char *var,
                        const char *value, const struct devlist *found,
-                       struct gpuctl_backend_status *st, const char **uuids, size_t *step,
-                       size_t *order, size_t *count)
+                       struct gpuctl_backend_status *st, struct mask_scratch *x, size_t *order,
+                       size_t *count)
 {
+    struct mask_devices devs = {x->uuids, x->tiles, *count, false};
+    size_t *step = x->step;
     enum mask_outcome outcome;
     char msg[256];
     size_t n = 0;
 
-    for (size_t i = 0; i < *count; i++)
-        uuids[i] = found->v[order[i]].dev.uuid;
-    outcome = mask_apply(var, mv->rules, value, uuids, *count, step, &n, msg, sizeof(msg));
+    for (size_t i = 0; i < *count; i++) {
+        x->uuids[i] = found->v[order[i]].dev.uuid;
+        x->tiles[i] = found->v[order[i]].tiles;
+        devs.flat |= found->v[order[i]].tiles_are_devices;
+    }
+    outcome = mask_apply(var, mv->rules, value, &devs, step, &n, msg, sizeof(msg));
     if (outcome == MASK_MIG)
         st->mask_unsupported = true;
     if (msg[0])
@@ -182,15 +194,17 @@ static void apply_mask(const struct backend *be, const struct mask_var *mv, cons
     *count = n;
 }
 
-/* The variable a mask is read from: its own when set and not empty, else the fallback when
- * that is set, else its own when set (empty); NULL when neither is set. */
+/* The variable a mask is read from: its own when set and not empty, else the fallback when that
+ * is set (and not empty, for a runtime that reads empty as unset, as HIP does), else its own when
+ * set (empty); NULL when neither is set. */
 static const char *mask_source(const struct mask_var *mv)
 {
     const char *own = getenv(mv->name);
+    const char *fallback = mv->fallback ? getenv(mv->fallback) : NULL;
 
     if (own && *own)
         return mv->name;
-    if (mv->fallback && getenv(mv->fallback))
+    if (fallback && (*fallback || !mv->rules->empty_is_unset))
         return mv->fallback;
     return own ? mv->name : NULL;
 }
@@ -201,11 +215,12 @@ static int apply_masks(const struct gpuctl *g, const struct backend *be,
                        struct gpuctl_backend_status *st, const struct devlist *found, size_t *order,
                        size_t *count)
 {
-    const char **uuids = calloc(found->n + 1, sizeof(*uuids));
-    size_t *step = calloc(found->n + 1, sizeof(*step));
+    struct mask_scratch x = {calloc(found->n + 1, sizeof(*x.uuids)),
+                             calloc(found->n + 1, sizeof(*x.tiles)),
+                             calloc(found->n + 1, sizeof(*x.step))};
     int ret = 0;
 
-    if (!uuids || !step) {
+    if (!x.uuids || !x.tiles || !x.step) {
         ret = GPUCTL_ENOMEM;
         goto out;
     }
@@ -216,11 +231,12 @@ static int apply_masks(const struct gpuctl *g, const struct backend *be,
         const char *var = mask_source(mv);
         const char *value = (g->env.flags & GPUCTL_OPEN_NO_MASKS) || !var ? NULL : getenv(var);
         if (value)
-            apply_mask(be, mv, var, value, found, st, uuids, step, order, count);
+            apply_mask(be, mv, var, value, found, st, &x, order, count);
     }
 out:
-    free(uuids);
-    free(step);
+    free(x.uuids);
+    free(x.tiles);
+    free(x.step);
     return ret;
 }
 

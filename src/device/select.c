@@ -383,6 +383,21 @@ static void rank_into(const struct gpuctl_select_request *req, const struct gpuc
     memcpy(sel->devices, cand, sel->count * sizeof(cand[0]));
 }
 
+/* Says in sel->message that only nfit of count GPUs fit, and why the others did not. */
+static void explain_short(struct gpuctl_selection *sel, size_t nfit, unsigned count)
+{
+    snprintf(sel->message, sizeof(sel->message), "%zu of the %u GPU%s asked for fit%s", nfit, count,
+             count == 1 ? "" : "s", sel->rejected_count ? ":" : "");
+    for (size_t i = 0; i < sel->rejected_count; i++)
+        str_appendf(sel->message, sizeof(sel->message), "\n  %s (%s): %s",
+                    sel->rejected[i].device->device,
+                    sel->rejected[i].device->name[0] ? sel->rejected[i].device->name : "unknown",
+                    sel->rejected[i].reason);
+    if (sel->rejected_total > sel->rejected_count)
+        str_appendf(sel->message, sizeof(sel->message), "\n  and %zu more",
+                    sel->rejected_total - sel->rejected_count);
+}
+
 int gpuctl_select(const struct gpuctl *g, const struct gpuctl_select_request *req,
                   struct gpuctl_selection *sel)
 {
@@ -411,16 +426,7 @@ int gpuctl_select(const struct gpuctl *g, const struct gpuctl_select_request *re
     if (nfit >= count)
         goto out;
     ret = GPUCTL_ENODEV;
-    snprintf(sel->message, sizeof(sel->message), "%zu of the %u GPU%s asked for fit%s", nfit, count,
-             count == 1 ? "" : "s", sel->rejected_count ? ":" : "");
-    for (size_t i = 0; i < sel->rejected_count; i++)
-        str_appendf(sel->message, sizeof(sel->message), "\n  %s (%s): %s",
-                    sel->rejected[i].device->device,
-                    sel->rejected[i].device->name[0] ? sel->rejected[i].device->name : "unknown",
-                    sel->rejected[i].reason);
-    if (sel->rejected_total > sel->rejected_count)
-        str_appendf(sel->message, sizeof(sel->message), "\n  and %zu more",
-                    sel->rejected_total - sel->rejected_count);
+    explain_short(sel, nfit, count);
 out:
     free(cand);
     return ret;

@@ -2,7 +2,9 @@
 #include "device/sysfs.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +92,62 @@ bool sysfs_s64(const char *root, const char *dir, const char *name, int64_t *out
     char buf[64];
 
     return sysfs_str(root, dir, name, buf, sizeof(buf)) && parse_number(dir, name, buf, true, out);
+}
+
+bool sysfs_scaled(const char *root, const char *dir, const char *name, unsigned divisor,
+                  unsigned *out)
+{
+    uint64_t v;
+
+    if (!sysfs_u64(root, dir, name, &v))
+        return false;
+    if (v / divisor > UINT_MAX) {
+        log_debug("%s/%s: %llu is out of range; reading it as unknown", dir, name,
+                  (unsigned long long)v);
+        return false;
+    }
+    *out = (unsigned)(v / divisor);
+    return true;
+}
+
+bool sysfs_celsius(const char *root, const char *dir, const char *name, int *out)
+{
+    int64_t mc;
+
+    if (!sysfs_s64(root, dir, name, &mc))
+        return false;
+    if (mc < -273000 || mc > 1000000) {
+        log_debug("%s/%s: %lld m°C is no temperature; reading it as unknown", dir, name,
+                  (long long)mc);
+        return false;
+    }
+    *out = (int)(mc / 1000);
+    return true;
+}
+
+unsigned sysfs_count_numbered(const char *root, const char *dir, const char *prefix)
+{
+    char path[1200];
+    size_t plen = strlen(prefix);
+    unsigned n = 0;
+    struct dirent *e;
+    DIR *d;
+
+    if (fs_join(path, sizeof(path), root, dir) != 0)
+        return 0;
+    d = opendir(path);
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        const char *p = e->d_name + plen;
+        if (strncmp(e->d_name, prefix, plen) != 0 || !*p)
+            continue;
+        while (isdigit((unsigned char)*p))
+            p++;
+        n += *p == '\0';
+    }
+    closedir(d);
+    return n;
 }
 
 bool sysfs_uevent(const char *root, const char *dir, const char *name, const char *key, char *buf,

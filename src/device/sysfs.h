@@ -18,6 +18,15 @@ bool sysfs_percent(const char *root, const char *dir, const char *name, unsigned
 /* As sysfs_u64(), for a signed decimal number (temperatures). */
 bool sysfs_s64(const char *root, const char *dir, const char *name, int64_t *out);
 
+/* As sysfs_u64(), divided by divisor (1000 turns µW into mW; 1 keeps it): a quotient that does
+ * not fit an unsigned is garbage too, rather than a number cut to 32 bits. */
+bool sysfs_scaled(const char *root, const char *dir, const char *name, unsigned divisor,
+                  unsigned *out);
+
+/* A hwmon temperature (millidegrees) in whole degrees Celsius; one below absolute zero or above
+ * 1000 °C is garbage too. */
+bool sysfs_celsius(const char *root, const char *dir, const char *name, int *out);
+
 /* Reads <root>/<dir>/<name> into buf (size len), white space trimmed. Returns true when the file
  * was read and is not empty. */
 bool sysfs_str(const char *root, const char *dir, const char *name, char *buf, size_t len);
@@ -26,6 +35,10 @@ bool sysfs_str(const char *root, const char *dir, const char *name, char *buf, s
  * Returns true and fills buf. */
 bool sysfs_uevent(const char *root, const char *dir, const char *name, const char *key, char *buf,
                   size_t len);
+
+/* How many entries of the directory <root>/<dir> are named prefix followed by digits only
+ * ("tile0", "gt1"); 0 when there is no such directory. */
+unsigned sysfs_count_numbered(const char *root, const char *dir, const char *prefix);
 
 /* Whether <root>/<dir>/<name> exists. */
 bool sysfs_exists(const char *root, const char *dir, const char *name);

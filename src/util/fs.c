@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,11 @@ static int open_under(const char *root, const char *rel)
     return fd;
 }
 
-/* Reads until cap bytes or the end; returns bytes read or GPUCTL_EIO. procfs and sysfs files
- * give all they have in one read, so a short read is the end: no second read to learn it. */
-static ssize_t read_up_to(int fd, char *buf, size_t cap)
+/* Reads until cap bytes or the end; returns bytes read or GPUCTL_EIO. With one_piece, a short
+ * read is the end: sysfs attributes and single-record procfs files (status, meminfo) give all they
+ * have in one read, which saves a second read to learn it. Otherwise only a read of 0 is the end:
+ * multi-record procfs files (cpuinfo) give about a page per read, and pipes what was written. */
+static ssize_t read_up_to(int fd, char *buf, size_t cap, bool one_piece)
 {
     size_t got = 0;
 
@@ -49,7 +52,7 @@ static ssize_t read_up_to(int fd, char *buf, size_t cap)
         if (n < 0)
             return GPUCTL_EIO;
         got += (size_t)n;
-        if ((size_t)n < want)
+        if (n == 0 || (one_piece && (size_t)n < want))
             break;
     }
 
@@ -63,7 +66,7 @@ int fs_read(const char *root, const char *rel, char *buf, size_t len)
 
     if (fd < 0)
         return fd;
-    n = read_up_to(fd, buf, len - 1);
+    n = read_up_to(fd, buf, len - 1, true);
     close(fd);
     if (n < 0)
         return (int)n;
@@ -88,13 +91,13 @@ int fs_read_all(const char *root, const char *rel, char **out, size_t *out_len)
             goto out;
         }
         buf = grown;
-        n = read_up_to(fd, buf + len, cap - len);
+        n = read_up_to(fd, buf + len, cap - len, false);
         if (n < 0) {
             ret = (int)n;
             goto out;
         }
         len += (size_t)n;
-        if (len < cap)
+        if (len < cap) /* read_up_to stopped before cap: a read of 0, the end */
             break;
         cap *= 2;
     }

@@ -138,12 +138,51 @@ static void mi250x_two_dies(void **state)
     assert_json_int(d0, "clock_sm_mhz", 1700);
     assert_json_int(d0, "clock_memory_mhz", 1600);
     assert_json_str(d0, "precision", "bf16-mixed");
+    assert_true(json_is_false(json_object_get(d1, "integrated"))); /* board_info: discrete */
     assert_json_int(process(d0, 0), "used_memory_bytes", 53248 * MiB);
     assert_json_str(process(d0, 0), "type", "compute");
+    /* An fdinfo over 8 KiB is read whole: its memory keeps its unit, its engines are seen. */
+    assert_json_int(process(d0, 1), "pid", 5102);
+    assert_json_int(process(d0, 1), "used_memory_bytes", 8192 * MiB);
+    assert_json_str(process(d0, 1), "type", "compute");
     assert_int_equal(json_array_size(json_object_get(d1, "processes")), 0);
     /* The idle die has more free memory: it is the one to use. */
     assert_json_str(json_object_get(i, "recommended"), "device", "cuda:1");
     json_decref(i);
+    run_release(&r);
+}
+
+/* A Radeon 780M. Since 6.5 KFD gives an APU's GPU a node of its own with no CPU cores, so only
+ * amdgpu's board_info (6.7 and later, hidden on APUs) tells: absent there, an APU. */
+static void apu_is_integrated(void **state)
+{
+    struct run r;
+    json_t *i = info(&r, "apu-780m", NULL, NULL), *d = info_device(i, 0);
+
+    (void)state;
+    assert_json_str(d, "name", "AMD Radeon 780M / 760M / 740M Graphics");
+    assert_json_str(d, "architecture", "gfx1103");
+    assert_true(json_is_true(json_object_get(d, "integrated")));
+    assert_json_int(d, "memory_total_bytes", 512 * MiB); /* the carve-out */
+    assert_json_null(d, "utilization_memory_percent");
+    assert_json_null(d, "fan_speed_rpm");
+    json_decref(i);
+    run_release(&r);
+    /* 6.5 and 6.6 give no sign: unknown, not a wrong "discrete". */
+    i = info(&r, "apu-780m", NULL, ENV("GPUCTL_PROCFS_ROOT=" FIXTURES "/procfs/apu-780m-k6.5"));
+    assert_json_null(info_device(i, 0), "integrated");
+    json_decref(i);
+    run_release(&r);
+    /* Before 6.5 the ACPI CRAT made one KFD node of CPU and GPU. */
+    i = info(&r, "apu-780m", NULL,
+             ENV("GPUCTL_SYSFS_ROOT=" FIXTURES "/sysfs/apu-780m-crat",
+                 "GPUCTL_PROCFS_ROOT=" FIXTURES "/procfs/apu-780m-k6.5"));
+    assert_true(json_is_true(json_object_get(info_device(i, 0), "integrated")));
+    json_decref(i);
+    run_release(&r);
+    run_machine(&r, "apu-780m", NULL, NULL, ARGS("info"));
+    assert_non_null(
+        strstr(r.out, "GPU 0 (cuda:0)  AMD Radeon 780M / 760M / 740M Graphics (integrated)\n"));
     run_release(&r);
 }
 
@@ -159,9 +198,9 @@ static void arc_a770_on_i915(void **state)
     assert_json_str(d, "architecture", "xe-hpg");
     assert_json_str(d, "uuid", "0000:03:00.0"); /* sysfs has no UUID for Intel GPUs */
     assert_true(json_is_false(json_object_get(d, "integrated")));
-    assert_json_int(d, "clock_sm_mhz", 2400);
-    assert_json_int(d, "clock_sm_max_mhz", 2400);
-    assert_json_int(d, "temperature_c", 48);
+    assert_json_int(d, "clock_sm_mhz", 2350);     /* gt_act_freq_mhz, not the 2400 requested */
+    assert_json_int(d, "clock_sm_max_mhz", 2400); /* gt_RP0_freq_mhz, not the 2000 soft limit */
+    assert_json_null(d, "temperature_c");         /* i915's hwmon has no temperature channel */
     assert_json_int(d, "fan_speed_rpm", 1300);
     assert_float_equal(json_real_value(json_object_get(d, "power_limit_w")), 190.0, 1e-9);
     assert_json_null(d, "power_draw_w");            /* an energy counter needs two samples */
@@ -175,6 +214,32 @@ static void arc_a770_on_i915(void **state)
     run_release(&r);
 }
 
+/* An Arc A750 on xe: hwmon has only the package channel (energy2_input, power2_max) and a
+ * package and a memory temperature, labelled "pkg" and "vram". */
+static void xe_discrete(void **state)
+{
+    struct run r;
+    json_t *i = info(&r, "xe-dgpu", NULL, NULL), *d = info_device(i, 0);
+
+    (void)state;
+    assert_json_str(d, "device", "xpu:0");
+    assert_json_str(d, "name", "Intel Arc A750 Graphics");
+    assert_true(json_is_false(json_object_get(d, "integrated")));
+    assert_json_int(d, "memory_total_bytes", 8 * GiB);
+    assert_json_int(d, "temperature_c", 51); /* "pkg", not "vram" */
+    assert_json_null(d, "temperature_junction_c");
+    assert_float_equal(json_real_value(json_object_get(d, "power_limit_w")), 190.0, 1e-9);
+    assert_json_null(d, "power_draw_w"); /* energy2_input needs two samples */
+    assert_json_null(d, "fan_speed_rpm");
+    assert_json_int(d, "clock_sm_mhz", 2350);
+    assert_json_int(d, "clock_sm_max_mhz", 2400);
+    assert_json_int(process(d, 0), "pid", 6201);
+    assert_json_int(process(d, 0), "used_memory_bytes", 3072 * MiB); /* drm-resident-vram0 */
+    assert_json_str(process(d, 0), "type", "compute");               /* ccs cycles only */
+    json_decref(i);
+    run_release(&r);
+}
+
 static void xe_integrated(void **state)
 {
     struct run r;
@@ -183,9 +248,9 @@ static void xe_integrated(void **state)
     (void)state;
     assert_json_str(d, "name", "Intel Arc 140V GPU (Lunar Lake)");
     assert_true(json_is_true(json_object_get(d, "integrated")));
-    assert_json_int(d, "clock_sm_mhz", 1850);
-    assert_json_int(d, "clock_sm_max_mhz", 2050);
-    assert_json_null(d, "temperature_c"); /* no hwmon on integrated GPUs */
+    assert_json_int(d, "clock_sm_mhz", 1800);     /* act_freq, not cur_freq (requested) */
+    assert_json_int(d, "clock_sm_max_mhz", 2050); /* rp0_freq, not max_freq (a soft limit) */
+    assert_json_null(d, "temperature_c");         /* no hwmon on integrated GPUs */
     assert_json_null(d, "power_limit_w");
     assert_int_equal(json_array_size(json_object_get(d, "processes")), 2);
     assert_json_str(process(d, 0), "type", "graphics");   /* gnome-shell: rcs cycles */
@@ -243,12 +308,17 @@ static void broken_files_read_as_null(void **state)
                                         "utilization_gpu_percent",
                                         "utilization_memory_percent",
                                         "temperature_c",
+                                        "temperature_junction_c",
                                         "power_draw_w",
+                                        "power_limit_w",
                                         "clock_sm_mhz",
                                         "clock_sm_max_mhz",
                                         "clock_memory_mhz",
+                                        "clock_memory_max_mhz",
                                         "fan_speed_percent",
-                                        "architecture"};
+                                        "fan_speed_rpm",
+                                        "architecture",
+                                        "integrated"};
     struct run r;
     json_t *i = info(&r, "amd-broken", NULL, ENV("GPUCTL_LOG_LEVEL=debug")), *d;
 
@@ -261,14 +331,20 @@ static void broken_files_read_as_null(void **state)
         if (!json_is_null(json_object_get(d, nulls[k])))
             fail_msg("%s should be null", nulls[k]);
     assert_json_str(d, "precision", "16-mixed"); /* an unknown AMD architecture */
-    /* Of three fdinfo files only the well-formed one is a client. */
+    /* Of four fdinfo files two are clients; one's memory is beyond 64 bits, so only the other's
+     * counts, rather than a sum that wrapped. */
     assert_int_equal(json_array_size(json_object_get(d, "processes")), 1);
     assert_json_int(process(d, 0), "used_memory_bytes", 64 * MiB);
     /* One debug line per garbage value, nothing for a missing file. */
     assert_non_null(strstr(r.err, "mem_info_vram_total: 'lots' is not a number"));
     assert_non_null(strstr(r.err, "gpu_busy_percent: '-5' is not a number"));
     assert_non_null(strstr(r.err, "mem_busy_percent: 250% is not a percentage"));
-    assert_null(strstr(r.err, "hwmon"));
+    assert_non_null(strstr(r.err, "temp1_input: 9223372036854775807 m°C is no temperature"));
+    assert_non_null(strstr(r.err, "temp2_input: -300000 m°C is no temperature"));
+    assert_non_null(strstr(r.err, "power1_average: 18446744073709551615 is out of range"));
+    assert_non_null(strstr(r.err, "fan1_input: 99999999999 is out of range"));
+    assert_non_null(strstr(r.err, "pp_dpm_mclk: '1: 4294967297Mhz *' is no clock"));
+    assert_null(strstr(r.err, "product_name"));
     json_decref(i);
     run_release(&r);
 }
@@ -310,6 +386,13 @@ static void rocm_masks(void **state)
     assert_string_equal(visible("mi250x", NULL, ENV("CUDA_VISIBLE_DEVICES=1")), "cuda:01");
     assert_string_equal(
         visible("mi250x", NULL, ENV("HIP_VISIBLE_DEVICES=0", "CUDA_VISIBLE_DEVICES=1")), "cuda:00");
+    /* HIP takes an empty value, its own or CUDA's, as unset, and reads CUDA's when its own is
+     * empty; it rejects indices with leading zeros. */
+    assert_string_equal(visible("mi250x", NULL, ENV("HIP_VISIBLE_DEVICES=")), "cuda:00,cuda:11");
+    assert_string_equal(visible("mi250x", NULL, ENV("CUDA_VISIBLE_DEVICES=")), "cuda:00,cuda:11");
+    assert_string_equal(
+        visible("mi250x", NULL, ENV("HIP_VISIBLE_DEVICES=", "CUDA_VISIBLE_DEVICES=1")), "cuda:01");
+    assert_string_equal(visible("mi250x", NULL, ENV("HIP_VISIBLE_DEVICES=01")), "");
     /* HIP indexes what ROCr left. */
     assert_string_equal(
         visible("mi250x", NULL, ENV("ROCR_VISIBLE_DEVICES=1", "HIP_VISIBLE_DEVICES=0")), "cuda:01");
@@ -326,10 +409,19 @@ static void level_zero_mask(void **state)
     /* The mask selects; devices keep Level Zero's order. */
     assert_string_equal(visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=1,0")),
                         "cuda:00,rocm:00,xpu:00,xpu:11");
-    /* Out-of-range entries are skipped; "0.1" is a sub-device of device 0. */
-    assert_string_equal(visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=7,0.1")),
+    /* Out-of-range entries are skipped; "0.1" names tile 1 of GPU 0, which the A770 (one tile)
+     * does not have: compute-runtime selects nothing for it. */
+    assert_string_equal(visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=7,0.1")), "cuda:00,rocm:00");
+    /* These GPUs' default hierarchy is COMPOSITE, where "0.0" is GPU 0's only tile; in FLAT
+     * (or COMBINED) an X.Y entry is ignored. */
+    assert_string_equal(visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=0.0")),
                         "cuda:00,rocm:00,xpu:00");
+    assert_string_equal(
+        visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=0.0", "ZE_FLAT_DEVICE_HIERARCHY=FLAT")),
+        "cuda:00,rocm:00");
     assert_string_equal(visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=")),
+                        "cuda:00,rocm:00,xpu:00,xpu:11");
+    assert_string_equal(visible("mixed", "gpu1", ENV("ZE_AFFINITY_MASK=default")),
                         "cuda:00,rocm:00,xpu:00,xpu:11");
     run_machine(&r, "mixed", "gpu1", ENV("ZE_AFFINITY_MASK=7,0"), ARGS("info"));
     assert_non_null(strstr(r.out, "note: ZE_AFFINITY_MASK entry '7' is out of range: this "
@@ -339,6 +431,61 @@ static void level_zero_mask(void **state)
     assert_string_equal(
         visible("mixed", "gpu1", ENV("CUDA_VISIBLE_DEVICES=", "HIP_VISIBLE_DEVICES=0")),
         "rocm:00,xpu:00,xpu:11");
+}
+
+/* ZE_ENABLE_PCI_ID_DEVICE_ORDER=1 drops Level Zero's "discrete first": PCI order alone. */
+static void level_zero_pci_order(void **state)
+{
+    struct run r;
+    json_t *i = info(&r, "mixed", "gpu1", ENV("ZE_ENABLE_PCI_ID_DEVICE_ORDER=1"));
+
+    (void)state;
+    assert_json_str(info_device(i, 2), "device", "xpu:0");
+    assert_json_str(info_device(i, 2), "name", "Intel UHD Graphics 770"); /* 0000:00:02.0 */
+    assert_json_str(info_device(i, 3), "name", "Intel Arc A770 Graphics");
+    json_decref(i);
+    run_release(&r);
+    i = info(&r, "mixed", "gpu1", ENV("ZE_ENABLE_PCI_ID_DEVICE_ORDER=0"));
+    assert_json_str(info_device(i, 2), "name", "Intel Arc A770 Graphics");
+    json_decref(i);
+    run_release(&r);
+}
+
+/* Two Max 1550 of two tiles each: Level Zero's default on them is FLAT, where each tile is a
+ * device and indices count tiles; COMPOSITE makes X a GPU and X.Y its tile. */
+static void level_zero_tiles(void **state)
+{
+    struct run r;
+    json_t *i = info(&r, "max1550", NULL, NULL);
+
+    (void)state;
+    assert_int_equal(ndevices(i), 3);
+    assert_json_str(info_device(i, 0), "name", "Intel Data Center GPU Max 1550");
+    assert_json_int(info_device(i, 0), "memory_total_bytes", 128 * GiB); /* both tiles' */
+    assert_json_int(info_device(i, 0), "clock_sm_mhz", 1550);
+    assert_json_int(info_device(i, 0), "clock_sm_max_mhz", 1600);
+    json_decref(i);
+    run_release(&r);
+    assert_string_equal(visible("max1550", NULL, ENV("ZE_AFFINITY_MASK=3,2")), "xpu:01");
+    assert_string_equal(visible("max1550", NULL, ENV("ZE_AFFINITY_MASK=1")), "xpu:00");
+    assert_string_equal(visible("max1550", NULL, ENV("ZE_AFFINITY_MASK=0.1")), "");
+    run_machine(&r, "max1550", NULL, ENV("ZE_AFFINITY_MASK=1"), ARGS("info"));
+    assert_non_null(strstr(r.out, "note: Level Zero counts each tile as a device here (FLAT "
+                                  "hierarchy): ZE_AFFINITY_MASK and PyTorch's xpu:N count tiles, "
+                                  "gpuctl's xpu:N and select whole GPUs; "
+                                  "ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE makes them agree; "
+                                  "ZE_AFFINITY_MASK shows 1 of the 2 tiles of GPU 0 (gpuctl lists "
+                                  "it whole)\n"));
+    run_release(&r);
+    assert_string_equal(
+        visible("max1550", NULL, ENV("ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE", "ZE_AFFINITY_MASK=1")),
+        "xpu:01");
+    assert_string_equal(
+        visible("max1550", NULL, ENV("ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE", "ZE_AFFINITY_MASK=0.1")),
+        "xpu:00");
+    run_machine(&r, "max1550", NULL, ENV("ZE_FLAT_DEVICE_HIERARCHY=COMPOSITE"), ARGS("info"));
+    assert_null(strstr(r.out, "FLAT hierarchy"));
+    run_release(&r);
 }
 
 static void select_across_vendors(void **state)
@@ -388,12 +535,16 @@ int main(void)
         cmocka_unit_test(rx7900xtx_every_value),
         cmocka_unit_test(rx7900xtx_processes_from_fdinfo),
         cmocka_unit_test(mi250x_two_dies),
+        cmocka_unit_test(apu_is_integrated),
         cmocka_unit_test(arc_a770_on_i915),
+        cmocka_unit_test(xe_discrete),
         cmocka_unit_test(xe_integrated),
         cmocka_unit_test(mixed_machine_order_and_names),
         cmocka_unit_test(broken_files_read_as_null),
         cmocka_unit_test(rocm_masks),
         cmocka_unit_test(level_zero_mask),
+        cmocka_unit_test(level_zero_pci_order),
+        cmocka_unit_test(level_zero_tiles),
         cmocka_unit_test(select_across_vendors),
     };
 

@@ -117,6 +117,33 @@ static void garbage_values_are_left_out(void **state)
     assert_int_equal(c.uses, 0);
 }
 
+/* Numbers past 64 bits, or carried past them by their unit, are garbage rather than wrapped;
+ * so is a memory figure no GPU has, or an engine count no GPU has. */
+static void out_of_range_values_are_left_out(void **state)
+{
+    struct drm_client c =
+        parse_ok("drm-driver:\tamdgpu\ndrm-client-id:\t9\ndrm-pdev:\t0000:03:00.0\n"
+                 "drm-resident-vram:\t99999999999999999999999 KiB\n"
+                 "drm-engine-gfx:\t18446744073709551616 ns\n"
+                 "drm-engine-compute:\t7 ns\ndrm-engine-capacity-compute:\t4294967296\n");
+
+    (void)state;
+    assert_false(c.has_vram);
+    assert_int_equal(c.busy[0], 0);
+    assert_int_equal(c.busy[1], 7);
+    assert_int_equal(c.capacity[1], 1);
+    c = parse_ok("drm-driver:\tamdgpu\ndrm-client-id:\t9\ndrm-pdev:\t0000:03:00.0\n"
+                 "drm-resident-vram:\t17179869184 GiB\n"); /* 2^64 bytes */
+    assert_false(c.has_vram);
+    c = parse_ok("drm-driver:\tamdgpu\ndrm-client-id:\t9\ndrm-pdev:\t0000:03:00.0\n"
+                 "drm-resident-vram:\t2048 TiB\ndrm-memory-vram:\t2097152 GiB\n"); /* 2 PiB */
+    assert_false(c.has_vram);
+    c = parse_ok("drm-driver:\tamdgpu\ndrm-client-id:\t9\ndrm-pdev:\t0000:03:00.0\n"
+                 "drm-resident-vram:\t8192 MiB\n");
+    assert_true(c.has_vram);
+    assert_int_equal(c.vram_bytes, 8ull << 30);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -126,6 +153,7 @@ int main(void)
         cmocka_unit_test(xe_cycles),
         cmocka_unit_test(not_clients),
         cmocka_unit_test(garbage_values_are_left_out),
+        cmocka_unit_test(out_of_range_values_are_left_out),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -23,12 +24,22 @@ static int classify(void *ctx, int fd)
     return fd >= a->drm_from;
 }
 
+/* Visits process pid, started at 1000 + pid unless started_at() said otherwise. */
+static uint64_t start_for_next_visit;
+
+static void started_at(uint64_t start)
+{
+    start_for_next_visit = start;
+}
+
 static void visit(struct fdset *m, int pid, const int *fds, size_t n, struct asked *a)
 {
+    uint64_t start = start_for_next_visit ? start_for_next_visit : 1000u + (unsigned)pid;
     int copy[64];
 
+    start_for_next_visit = 0;
     memcpy(copy, fds, n * sizeof(*fds));
-    assert_int_equal(fdset_visit(m, pid, copy, n, classify, a), 0);
+    assert_int_equal(fdset_visit(m, pid, start, copy, n, classify, a), 0);
 }
 
 #define ASKED(a, ...)                                                                              \
@@ -88,6 +99,31 @@ static void forgets_processes_not_seen(void **state)
     fdset_free(m);
 }
 
+/* A PID reused by a new process (another start time) between two passes: the new process's
+ * fds are all asked about, though the old one had the same numbers and none was a DRM fd. */
+static void a_reused_pid_is_asked_about_in_full(void **state)
+{
+    struct fdset *m = fdset_new();
+    struct asked a = {.drm_from = 5};
+    const int fds[] = {0, 1, 2, 3};
+
+    (void)state;
+    fdset_begin(m, true);
+    visit(m, 100, fds, 4, &a);
+    fdset_end(m);
+    a.n = 0;
+    fdset_begin(m, false); /* the same process: nothing to ask */
+    visit(m, 100, fds, 4, &a);
+    fdset_end(m);
+    assert_int_equal(a.n, 0);
+    fdset_begin(m, false);
+    started_at(5000);
+    visit(m, 100, fds, 4, &a);
+    fdset_end(m);
+    ASKED(a, 0, 1, 2, 3);
+    fdset_free(m);
+}
+
 static int refuse(void *ctx, int fd)
 {
     (void)ctx;
@@ -102,7 +138,7 @@ static void an_error_stops_the_visit(void **state)
 
     (void)state;
     fdset_begin(m, true);
-    assert_int_equal(fdset_visit(m, 1, fds, 2, refuse, NULL), -2);
+    assert_int_equal(fdset_visit(m, 1, 1001, fds, 2, refuse, NULL), -2);
     fdset_end(m);
     fdset_free(m);
     fdset_free(NULL);
@@ -113,6 +149,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(asks_about_new_and_drm_fds_only),
         cmocka_unit_test(forgets_processes_not_seen),
+        cmocka_unit_test(a_reused_pid_is_asked_about_in_full),
         cmocka_unit_test(an_error_stops_the_visit),
     };
 

@@ -22,14 +22,37 @@ struct outcome {
     char msg[256];
 };
 
-static struct outcome apply(const char *value, size_t n)
+static struct outcome apply_to(const char *var, const struct mask_rules *rules, const char *value,
+                               const struct mask_devices *devs)
 {
     struct outcome o;
 
     memset(&o, 0xff, sizeof(o.order));
-    o.result = mask_apply("CUDA_VISIBLE_DEVICES", &mask_cuda, value, uuids, n, o.order, &o.count,
-                          o.msg, sizeof(o.msg));
+    o.result = mask_apply(var, rules, value, devs, o.order, &o.count, o.msg, sizeof(o.msg));
     return o;
+}
+
+static struct outcome apply_rules(const char *var, const struct mask_rules *rules,
+                                  const char *value, size_t n)
+{
+    struct mask_devices devs = {uuids, NULL, n, false};
+
+    return apply_to(var, rules, value, &devs);
+}
+
+static struct outcome apply(const char *value, size_t n)
+{
+    return apply_rules("CUDA_VISIBLE_DEVICES", &mask_cuda, value, n);
+}
+
+static struct outcome rocr(const char *value, size_t n)
+{
+    return apply_rules("ROCR_VISIBLE_DEVICES", &mask_rocr, value, n);
+}
+
+static struct outcome hip(const char *value)
+{
+    return apply_rules("HIP_VISIBLE_DEVICES", &mask_hip, value, 3);
 }
 
 #define assert_visible(o, ...)                                                                     \
@@ -179,6 +202,142 @@ static void long_entries_are_read_whole(void **state)
     assert_non_null(strstr(apply(value, 3).msg, "out of range"));
 }
 
+/* ROCr (amd_filter_device.cpp) trims and upper-cases each entry, reads an index with strtol and
+ * a UUID prefix of 5 to 20 characters, and reads no more entries than there are GPUs. */
+static void rocr_indices_are_read_by_strtol(void **state)
+{
+    (void)state;
+    assert_visible(rocr("+1", 3), 1);
+    assert_visible(rocr(" 0x2 ,0", 3), 2, 0);
+    assert_visible(rocr("-0", 3), 0);
+    assert_int_equal(rocr("-1", 3).count, 0);
+    assert_visible(rocr("1,2x", 3), 1);
+    assert_visible(rocr("1,1,0", 3), 1); /* a duplicate ends the list */
+}
+
+static void rocr_uuids_take_5_to_20_characters(void **state)
+{
+    static const char *const amd[] = {"GPU-99A3C5E7F0B2D468", "GPU-99A3C5E7F0B2D469"};
+    const struct mask_devices devs = {amd, NULL, 2, false};
+    struct outcome o;
+
+    (void)state;
+    assert_visible(apply_to("ROCR_VISIBLE_DEVICES", &mask_rocr, "gpu-99a3c5e7f0b2d469", &devs), 1);
+    o = apply_to("ROCR_VISIBLE_DEVICES", &mask_rocr, "GPU-9", &devs);
+    assert_int_equal(o.count, 0); /* a prefix of both */
+    o = apply_to("ROCR_VISIBLE_DEVICES", &mask_rocr, "GPU-", &devs);
+    assert_int_equal(o.count, 0);
+    assert_non_null(strstr(o.msg, "5 to 20 characters"));
+    o = apply_to("ROCR_VISIBLE_DEVICES", &mask_rocr, "GPU-99A3C5E7F0B2D4690", &devs);
+    assert_int_equal(o.count, 0); /* 21 characters */
+}
+
+static void rocr_reads_as_many_entries_as_gpus(void **state)
+{
+    struct outcome o = rocr("1,0,junk", 2);
+
+    (void)state;
+    assert_visible(o, 1, 0);
+    assert_int_equal(o.result, MASK_OK);
+    assert_string_equal(o.msg, "");
+}
+
+/* HIP (ROCm/clr rocdevice.cpp) masks only when the value is not empty, and reads an index back
+ * with std::to_string: anything else is invalid and ends the list. */
+static void hip_empty_masks_nothing(void **state)
+{
+    (void)state;
+    assert_visible(hip(""), 0, 1, 2);
+    assert_string_equal(hip("").msg, "");
+}
+
+static void hip_indices_are_plain_decimal(void **state)
+{
+    (void)state;
+    assert_visible(hip("2,0"), 2, 0);
+    assert_int_equal(hip("01").count, 0);
+    assert_visible(hip("1,01,0"), 1);
+    assert_int_equal(hip("+1").count, 0);
+    assert_int_equal(hip(" 1").count, 0);
+    assert_visible(hip("0,0,2"), 0, 2); /* a duplicate is skipped */
+}
+
+static void hip_uuids_are_substrings_holding_gpu_dash(void **state)
+{
+    (void)state;
+    assert_visible(hip("GPU-bbbb"), 2);
+    assert_visible(hip("GPU-aaaa"), 0);         /* the first GPU that holds it */
+    assert_int_equal(hip("bbbb3333").count, 0); /* no "GPU-": read as an index */
+    assert_int_equal(hip("gpu-bbbb").count, 0); /* case matters */
+    assert_visible(hip("1,GPU-bbbb"), 1, 2);    /* indices and UUIDs mix */
+    assert_non_null(strstr(hip("GPU-cccc").msg, "no GPU"));
+}
+
+/* Level Zero (compute-runtime's parseAffinityMask) over GPUs of `tiles` tiles each. */
+static struct outcome ze(const char *value, unsigned tiles, bool flat)
+{
+    static const char *const none[] = {"", ""};
+    const unsigned each[] = {tiles, tiles};
+    const struct mask_devices devs = {none, each, 2, flat};
+
+    return apply_to("ZE_AFFINITY_MASK", &mask_ze, value, &devs);
+}
+
+static void ze_default_and_empty_mask_nothing(void **state)
+{
+    (void)state;
+    assert_visible(ze("default", 1, false), 0, 1);
+    assert_visible(ze("", 2, true), 0, 1);
+    assert_string_equal(ze("default", 1, false).msg, "");
+}
+
+/* COMPOSITE: X is GPU X, X.Y its tile Y, which must exist; devices keep their order. */
+static void ze_composite_names_gpus_and_their_tiles(void **state)
+{
+    (void)state;
+    assert_int_equal(ze("0.1", 1, false).count, 0); /* a one-tile GPU has no tile 1 */
+    assert_non_null(strstr(ze("0.1", 1, false).msg, "names a tile its GPU does not have"));
+    assert_visible(ze("1,0.0", 1, false), 0, 1);
+    assert_visible(ze("1.1", 2, false), 1);
+    assert_non_null(strstr(ze("1.1", 2, false).msg, "shows 1 of the 2 tiles of GPU 1"));
+    assert_string_equal(ze("0", 1, false).msg, "");
+    assert_string_equal(ze("0.0,0.1", 2, false).msg, "");
+    assert_int_equal(ze("1.2", 2, false).count, 0);
+    assert_int_equal(ze("0.0.0", 2, false).count, 0);
+}
+
+/* FLAT and COMBINED: indices count tiles across the GPUs, and X.Y entries are ignored. */
+static void ze_flat_counts_tiles(void **state)
+{
+    struct outcome o = ze("1", 2, true);
+
+    (void)state;
+    assert_visible(o, 0); /* tile 1 of GPU 0 */
+    assert_non_null(strstr(o.msg, "shows 1 of the 2 tiles of GPU 0"));
+    o = ze("3,2", 2, true);
+    assert_visible(o, 1);
+    assert_string_equal(o.msg, "");
+    o = ze("0.1", 2, true);
+    assert_int_equal(o.count, 0);
+    assert_non_null(strstr(o.msg, "names a tile, which Level Zero ignores"));
+    o = ze("4", 2, true);
+    assert_int_equal(o.count, 0);
+    assert_non_null(strstr(o.msg, "counts 4 devices here, one per tile"));
+    assert_int_equal(ze("0.0", 1, true).count, 0);
+}
+
+/* Numbers as std::stoul reads them, base 0. */
+static void ze_numbers_are_read_by_stoul(void **state)
+{
+    (void)state;
+    assert_visible(ze("0x1", 1, false), 1);
+    assert_visible(ze(" 1", 1, false), 1);
+    assert_visible(ze("1abc", 1, false), 1);
+    assert_int_equal(ze("-1", 1, false).count, 0);
+    assert_int_equal(ze("010", 1, false).count, 0); /* octal 8 */
+    assert_int_equal(ze("x", 1, false).count, 0);
+}
+
 static void no_devices(void **state)
 {
     (void)state;
@@ -206,6 +365,17 @@ int main(void)
         cmocka_unit_test(mig_entries_stop_the_list),
         cmocka_unit_test(long_entries_are_read_whole),
         cmocka_unit_test(no_devices),
+        cmocka_unit_test(rocr_indices_are_read_by_strtol),
+        cmocka_unit_test(rocr_uuids_take_5_to_20_characters),
+        cmocka_unit_test(rocr_reads_as_many_entries_as_gpus),
+        cmocka_unit_test(ze_default_and_empty_mask_nothing),
+        cmocka_unit_test(ze_composite_names_gpus_and_their_tiles),
+        cmocka_unit_test(ze_flat_counts_tiles),
+        cmocka_unit_test(ze_numbers_are_read_by_stoul),
+        cmocka_unit_test(hip_empty_masks_nothing),
+
+        cmocka_unit_test(hip_indices_are_plain_decimal),
+        cmocka_unit_test(hip_uuids_are_substrings_holding_gpu_dash),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
