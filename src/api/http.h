@@ -52,8 +52,11 @@ void reply_gpuctl_error(struct reply *rp, int err, const char *fmt, ...)
 /* A query parameter's value, or NULL. */
 const char *request_arg(const struct request *rq, const char *name);
 
-/* Whether every query parameter is one of allowed (NULL-terminated); if not, replies 400 naming
- * the stranger and the allowed ones. */
+/* Whether the request has query parameters. */
+bool request_has_args(const struct request *rq);
+
+/* Whether every query parameter is one of allowed (NULL-terminated; NULL for none) and given
+ * once; if not, replies 400 naming the stranger (or the repeated one) and the allowed ones. */
 bool request_args_known(const struct request *rq, const char *const *allowed, struct reply *rp);
 
 /* Route flags. */
@@ -66,6 +69,7 @@ struct route {
     const char *pattern; /* "/api/v1/gpu/health/{index}/reset" */
     void (*handle)(struct request *rq, struct reply *rp);
     unsigned flags;
+    const char *const *params; /* the query parameters it takes (NULL-terminated), or NULL */
 };
 
 extern const struct route routes[];

@@ -100,36 +100,54 @@ const char *request_arg(const struct request *rq, const char *name)
     return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+bool request_has_args(const struct request *rq)
+{
+    return MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0;
+}
+
 struct arg_check {
     const char *const *allowed;
+    const char *seen[16];
+    size_t nseen;
     const char *stranger;
+    bool repeated;
 };
 
 static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *value)
 {
     struct arg_check *c = cls;
+    bool known = false;
 
     (void)kind;
     (void)value;
-    for (size_t i = 0; c->allowed[i]; i++)
-        if (strcmp(c->allowed[i], key) == 0)
-            return MHD_YES;
-    c->stranger = key;
-    return MHD_NO;
+    for (size_t i = 0; c->allowed && c->allowed[i] && !known; i++)
+        known = strcmp(c->allowed[i], key) == 0;
+    for (size_t i = 0; i < c->nseen && known && !c->repeated; i++)
+        c->repeated = strcmp(c->seen[i], key) == 0;
+    if (!known || c->repeated) {
+        c->stranger = key;
+        return MHD_NO;
+    }
+    if (c->nseen < sizeof(c->seen) / sizeof(c->seen[0]))
+        c->seen[c->nseen++] = key;
+    return MHD_YES;
 }
 
 bool request_args_known(const struct request *rq, const char *const *allowed, struct reply *rp)
 {
-    struct arg_check c = {allowed, NULL};
+    struct arg_check c = {.allowed = allowed};
     char list[256] = "";
 
     MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, check_arg, &c);
     if (!c.stranger)
         return true;
-    for (size_t i = 0; allowed[i]; i++)
+    for (size_t i = 0; allowed && allowed[i]; i++)
         str_appendf(list, sizeof(list), "%s%s", i ? ", " : "", allowed[i]);
-    reply_error(rp, 400, "unknown parameter '%s'; %s takes %s", c.stranger, rq->path,
-                list[0] ? list : "none");
+    if (c.repeated)
+        reply_error(rp, 400, "parameter '%s' is given twice; give it once", c.stranger);
+    else
+        reply_error(rp, 400, "unknown parameter '%s'; %s takes %s", c.stranger, rq->path,
+                    list[0] ? list : "no parameters");
     return false;
 }

@@ -13,6 +13,7 @@
 #include "util/banned.h"
 #include "util/duration.h"
 #include "util/log.h"
+#include "util/str.h"
 
 #define DEFAULT_WINDOW_S 300.0
 
@@ -28,24 +29,17 @@ static void get_status(struct request *rq, struct reply *rp)
     reply_json(rp, 200, render_status(rq->snap, rq->cfg));
 }
 
-/* Parses min_memory_gb: a non-negative number. */
+/* Parses min_memory_gb: a non-negative decimal number. */
 static bool parse_gb(const char *s, double *out)
 {
-    char *end;
-
-    errno = 0;
-    *out = strtod(s, &end);
-    return *s && !*end && !errno && isfinite(*out) && *out >= 0;
+    return str_decimal(s, out) && *out >= 0;
 }
 
 static void get_nodes(struct request *rq, struct reply *rp)
 {
-    static const char *const allowed[] = {"gpu_type", "min_memory_gb", NULL};
     struct node_filter f = {request_arg(rq, "gpu_type"), 0};
     const char *gb = request_arg(rq, "min_memory_gb");
 
-    if (!request_args_known(rq, allowed, rp))
-        return;
     if (f.gpu_type && !*f.gpu_type) {
         reply_error(rp, 400, "gpu_type is empty; give a model such as V100 or H100");
         return;
@@ -60,12 +54,9 @@ static void get_nodes(struct request *rq, struct reply *rp)
 
 static void get_monitoring(struct request *rq, struct reply *rp)
 {
-    static const char *const allowed[] = {"window", NULL};
     const char *w = request_arg(rq, "window");
     double window = DEFAULT_WINDOW_S, max = monitor_max_window(rq->monitor);
 
-    if (!request_args_known(rq, allowed, rp))
-        return;
     if (w && (duration_parse(w, &window) != 0 || window <= 0 || window > max)) {
         reply_error(rp, 400, "window must be %s, more than 0 and at most %.0fs; got '%s'",
                     duration_syntax, max, w);
@@ -123,20 +114,24 @@ static void post_health_reset(struct request *rq, struct reply *rp)
     size_t ngpus = render_gpu_count(rq->snap);
     struct snapshot *after;
     char reason[256];
+    int rc;
 
-    if (rq->index < 0) {
-        reply_error(rp, 400, "the GPU index must be a number from 0 to %zu", ngpus - 1);
+    if (ngpus == 0) {
+        reply_error(rp, 404, "this machine has no GPU to reset");
         return;
     }
-    if ((size_t)rq->index >= ngpus) {
-        reply_error(rp, 404, "there is no GPU %ld: this machine has %zu GPUs (0 to %zu)", rq->index,
-                    ngpus, ngpus ? ngpus - 1 : 0);
+    if (rq->index < 0 || (size_t)rq->index >= ngpus) {
+        reply_error(rp, rq->index < 0 ? 400 : 404,
+                    "the GPU index must be a number from 0 to %zu (this machine has %zu GPUs)",
+                    ngpus - 1, ngpus);
         return;
     }
     if (!reset_reason(rq, rp, reason, sizeof(reason)))
         return;
-    if (monitor_reset_health(rq->monitor, (size_t)rq->index) != 0) {
-        reply_error(rp, 503, "the reset could not be recorded (out of memory)");
+    rc = monitor_reset_health(rq->monitor, (size_t)rq->index);
+    if (rc != 0) {
+        reply_gpuctl_error(rp, rc, "the reset of GPU %ld failed: %s", rq->index,
+                           gpuctl_strerror(rc));
         return;
     }
     log_warn("GPU %ld: health reset by %s%s%s", rq->index, rq->user, reason[0] ? ": " : "", reason);
@@ -163,16 +158,19 @@ static void get_metrics(struct request *rq, struct reply *rp)
     rp->content_type = metrics_content_type;
 }
 
+static const char *const node_params[] = {"gpu_type", "min_memory_gb", NULL};
+static const char *const window_params[] = {"window", NULL};
+
 const struct route routes[] = {
-    {"GET", "/health", get_health, 0},
-    {"GET", "/api/v1/gpu/status", get_status, ROUTE_CACHE},
-    {"GET", "/api/v1/gpu/nodes", get_nodes, ROUTE_CACHE},
-    {"GET", "/api/v1/gpu/monitoring", get_monitoring, 0},
-    {"GET", "/api/v1/gpu/health", get_gpu_health, ROUTE_CACHE},
-    {"POST", "/api/v1/gpu/health/{index}/reset", post_health_reset, ROUTE_ADMIN | ROUTE_BODY},
-    {"GET", "/api/v2/resources/gpu", get_resources, ROUTE_CACHE},
-    {"GET", "/api/v1/gpu/events", get_events, 0},
-    {"GET", "/metrics", get_metrics, 0},
+    {"GET", "/health", get_health, 0, NULL},
+    {"GET", "/api/v1/gpu/status", get_status, ROUTE_CACHE, NULL},
+    {"GET", "/api/v1/gpu/nodes", get_nodes, ROUTE_CACHE, node_params},
+    {"GET", "/api/v1/gpu/monitoring", get_monitoring, 0, window_params},
+    {"GET", "/api/v1/gpu/health", get_gpu_health, ROUTE_CACHE, NULL},
+    {"POST", "/api/v1/gpu/health/{index}/reset", post_health_reset, ROUTE_ADMIN | ROUTE_BODY, NULL},
+    {"GET", "/api/v2/resources/gpu", get_resources, ROUTE_CACHE, NULL},
+    {"GET", "/api/v1/gpu/events", get_events, 0, NULL},
+    {"GET", "/metrics", get_metrics, 0, NULL},
 };
 const size_t route_count = sizeof(routes) / sizeof(routes[0]);
 

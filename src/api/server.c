@@ -1,22 +1,19 @@
-/* server.c: libmicrohttpd glue: listeners, who is asking, bodies, routing, caching, counting. */
+/* server.c: libmicrohttpd glue: listeners, admission, bodies, dispatch, counting, shutdown. */
 #include "api/server.h"
 
-#include <grp.h>
 #include <microhttpd.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-
 #include <unistd.h>
 
 #include <gpuctl/gpuctl.h>
 
+#include "api/cache.h"
 #include "api/http.h"
+#include "api/identity.h"
 #include "api/metrics.h"
 #include "api/render.h"
 #include "api/sse.h"
@@ -40,24 +37,15 @@ struct listener {
     struct MHD_Daemon *mhd;
 };
 
-/* A reply reused for every request until the snapshot changes. */
-struct cached {
-    pthread_mutex_t lock; /* a leaf lock: held only to queue or swap resp */
-    uint64_t seq;
-    unsigned status;
-    struct MHD_Response *resp;
-};
-
 struct server {
     const struct config *cfg;
     struct monitor *monitor;
+    struct identity_rules rules;
     struct sse_hub *hub;
-    bool has_admin_gid;
-    gid_t admin_gid;
+    struct reply_cache *cache;
     int64_t started_ms;
     size_t nl;
     struct listener l[CONFIG_MAX_LISTEN];
-    struct cached cache[MAX_ROUTES];
     struct {
         pthread_mutex_t lock; /* a leaf lock */
         uint64_t seq;
@@ -67,18 +55,20 @@ struct server {
     atomic_int in_flight;                                /* requests begun and not completed */
 };
 
-/* Who is at the other end of a unix socket (SO_PEERCRED), kept for the connection's life. */
-struct peer {
-    char user[64];
-    bool admin;
-};
-
-/* A request between MHD's calls: its body so far. Every request gets one at MHD's first call
- * and is answered at a later one: libmicrohttpd 0.9.75 closes the connection after a reply
- * queued at the first call, which would cost keep-alive. */
+/*
+ * A request between MHD's calls. At the first call (the headers are in) it is admitted or
+ * refused: who asks, which route, whether they may, whether a declared body is too big, so
+ * nothing is buffered for a request that will be refused. A refusal is queued then (MHD 0.9.75
+ * closes the connection after it, which suits a refusal); an admitted request is answered at a
+ * later call, which keeps keep-alive.
+ */
 struct pending {
-    struct buf body;
+    int route;       /* the route taken; -1 until admitted */
+    int count_route; /* the route counted: the path's first pattern, whatever the method */
+    const char *user;
+    bool admin;
     bool too_big;
+    struct buf body; /* only for ROUTE_BODY routes */
 };
 
 const char *server_version(const struct server *s)
@@ -101,6 +91,23 @@ static void count(struct server *s, int route, unsigned status)
     atomic_fetch_add_explicit(&s->counts[row][k], 1, memory_order_relaxed);
 }
 
+/* The requests counted so far, for /metrics. Returns how many rows. */
+static size_t request_counts(struct server *s, struct metrics_requests *out)
+{
+    size_t n = 0;
+
+    for (size_t r = 0; r <= route_count; r++) {
+        for (size_t k = 0; k < NCODES; k++) {
+            uint64_t v = atomic_load_explicit(&s->counts[r][k], memory_order_relaxed);
+            if (v == 0 || !counted_codes[k])
+                continue;
+            out[n++] = (struct metrics_requests){r < route_count ? routes[r].pattern : "unmatched",
+                                                 counted_codes[k], v};
+        }
+    }
+    return n;
+}
+
 void server_metrics(struct server *s, const struct snapshot *snap, struct buf *out)
 {
     struct metrics_requests req[(MAX_ROUTES + 1) * NCODES];
@@ -110,15 +117,7 @@ void server_metrics(struct server *s, const struct snapshot *snap, struct buf *o
                                .sse_clients = sse_hub_clients(s->hub),
                                .requests = req};
 
-    for (size_t r = 0; r <= route_count; r++) {
-        for (size_t k = 0; k < NCODES; k++) {
-            uint64_t n = atomic_load_explicit(&s->counts[r][k], memory_order_relaxed);
-            if (n == 0 || !counted_codes[k])
-                continue;
-            req[d.n_requests++] = (struct metrics_requests){
-                r < route_count ? routes[r].pattern : "unmatched", counted_codes[k], n};
-        }
-    }
+    d.n_requests = request_counts(s, req);
     monitor_counters(s->monitor, &d.sampler);
     pthread_mutex_lock(&s->gpu_metrics.lock); /* the GPUs' part changes once a sample */
     if (s->gpu_metrics.seq != snap->seq || s->gpu_metrics.text.oom) {
@@ -131,109 +130,19 @@ void server_metrics(struct server *s, const struct snapshot *snap, struct buf *o
     metrics_daemon(out, &d, snap);
 }
 
-/* Whether uid is root or a member of the admin group. */
-static bool uid_is_admin(const struct server *s, uid_t uid, gid_t gid, const char *user)
+/* The first route whose pattern matches path, whatever its method; -1 for none. */
+static int pattern_of(const char *path)
 {
-    gid_t groups[256];
-    int n = sizeof(groups) / sizeof(groups[0]);
+    long index;
 
-    if (uid == 0)
-        return true;
-    if (!s->has_admin_gid)
-        return false;
-    if (gid == s->admin_gid)
-        return true;
-    if (!*user || getgrouplist(user, gid, groups, &n) < 0)
-        return false;
-    for (int i = 0; i < n; i++)
-        if (groups[i] == s->admin_gid)
-            return true;
-    return false;
-}
-
-/* MHD_OPTION_NOTIFY_CONNECTION: learns a unix peer's user once per connection. */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
-{
-    struct listener *l = cls;
-    const union MHD_ConnectionInfo *info;
-    struct ucred cred;
-    socklen_t len = sizeof(cred);
-    struct peer *p;
-
-    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        free(*socket_context);
-        *socket_context = NULL;
-        return;
-    }
-    if (!l->sock.is_unix)
-        return;
-    info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    p = calloc(1, sizeof(*p));
-    if (!p || !info || getsockopt(info->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-        free(p);
-        return;
-    }
-    {
-        struct passwd pw, *res = NULL;
-        char scratch[1024];
-        if (getpwuid_r(cred.uid, &pw, scratch, sizeof(scratch), &res) == 0 && res)
-            str_copy(p->user, pw.pw_name, sizeof(p->user));
-        else
-            snprintf(p->user, sizeof(p->user), "uid %u", (unsigned)cred.uid);
-        p->admin = uid_is_admin(l->srv, cred.uid, cred.gid, res ? p->user : "");
-    }
-    *socket_context = p;
-}
-
-/* Compares in time that does not depend on where the strings differ. */
-static bool same_secret(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = (unsigned char)(la != lb);
-
-    for (size_t i = 0; i < la; i++)
-        diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-    return diff == 0;
-}
-
-/*
- * Who asks. A bearer token, when given, must be valid anywhere; a non-loopback listener demands
- * one. Returns 0, or 401 with rp filled.
- */
-static unsigned identify(struct listener *l, struct MHD_Connection *conn, struct request *rq,
-                         struct reply *rp)
-{
-    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    const struct peer *p = info ? info->socket_context : NULL;
-
-    rq->user = p ? p->user : "anonymous";
-    rq->admin = p && p->admin;
-    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
-        const struct config *cfg = l->srv->cfg;
-        for (size_t i = 0; i < cfg->n_tokens; i++) {
-            if (same_secret(auth + 7, cfg->tokens[i].token)) {
-                rq->user = cfg->tokens[i].user;
-                rq->admin = cfg->tokens[i].admin;
-                return 0;
-            }
-        }
-        reply_error(rp, 401, "the bearer token is not one of this daemon's tokens");
-        return 401;
-    }
-    if (l->sock.loopback)
-        return 0;
-    reply_error(rp, 401, "%s",
-                auth ? "only bearer tokens are accepted (Authorization: Bearer ...)"
-                     : "this address requires a token: send Authorization: "
-                       "Bearer <token> with a token from the daemon's config");
-    return 401;
+    for (size_t i = 0; i < route_count; i++)
+        if (route_match(routes[i].pattern, path, &index))
+            return (int)i;
+    return -1;
 }
 
 /* Finds the route for method and path. Returns its index; -1 with a 404 or 405 reply. */
-static int find_route(const struct request *rq, const char *method, struct reply *rp, char *allow,
+static int find_route(const char *path, const char *method, struct reply *rp, char *allow,
                       size_t allow_len)
 {
     bool head = strcmp(method, "HEAD") == 0;
@@ -241,7 +150,7 @@ static int find_route(const struct request *rq, const char *method, struct reply
 
     allow[0] = '\0';
     for (size_t i = 0; i < route_count; i++) {
-        if (!route_match(routes[i].pattern, rq->path, &index))
+        if (!route_match(routes[i].pattern, path, &index))
             continue;
         if (strcmp(routes[i].method, method) == 0 || (head && strcmp(routes[i].method, "GET") == 0))
             return (int)i;
@@ -249,52 +158,10 @@ static int find_route(const struct request *rq, const char *method, struct reply
                     strcmp(routes[i].method, "GET") == 0 ? ", HEAD" : "");
     }
     if (allow[0])
-        reply_error(rp, 405, "%s does not take %s; it takes %s", rq->path, method, allow);
+        reply_error(rp, 405, "%s does not take %s; it takes %s", path, method, allow);
     else
-        reply_error(rp, 404, "no such route: %s (see docs/api.md)", rq->path);
+        reply_error(rp, 404, "no such route: %s (see docs/api.md)", path);
     return -1;
-}
-
-static bool has_query(struct MHD_Connection *conn)
-{
-    return MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0;
-}
-
-/* Queues the cached reply of route r when it was made from snapshot seq. */
-static bool queue_cached(struct server *s, int r, uint64_t seq, struct MHD_Connection *conn)
-{
-    struct cached *c = &s->cache[r];
-    bool hit = false;
-
-    pthread_mutex_lock(&c->lock);
-    if (c->resp && c->seq == seq) {
-        hit = MHD_queue_response(conn, c->status, c->resp) == MHD_YES;
-        if (hit)
-            count(s, r, c->status);
-    }
-    pthread_mutex_unlock(&c->lock);
-    return hit;
-}
-
-static void store_cached(struct server *s, int r, uint64_t seq, unsigned status,
-                         struct MHD_Response *resp)
-{
-    struct cached *c = &s->cache[r];
-    struct MHD_Response *old = NULL;
-
-    pthread_mutex_lock(&c->lock);
-    if (c->seq <= seq) {
-        old = c->resp;
-        c->resp = resp;
-        c->seq = seq;
-        c->status = status;
-        resp = NULL;
-    }
-    pthread_mutex_unlock(&c->lock);
-    if (old)
-        MHD_destroy_response(old);
-    if (resp) /* a newer one is already there */
-        MHD_destroy_response(resp);
 }
 
 /* The response for rp; rp's body passes to it (MHD frees it). */
@@ -317,53 +184,58 @@ static struct MHD_Response *make_response(struct reply *rp, const char *allow)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (rp->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"gpuctl\"");
-    if (rp->status == 405 && allow[0])
+    if (rp->status == 405 && allow && allow[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     return resp;
 }
 
-/* Sends rp; caches it for route r when the route allows. */
+/* Sends rp for a request counted under route r; keeps it in the cache when cache_seq is not
+ * 0. */
 static enum MHD_Result send_reply(struct server *s, struct MHD_Connection *conn, int r,
-                                  const struct request *rq, struct reply *rp, const char *allow)
+                                  struct reply *rp, const char *allow, uint64_t cache_seq)
 {
     struct MHD_Response *resp = make_response(rp, allow);
     enum MHD_Result ret;
 
+    buf_release(&rp->body);
     if (!resp)
         return MHD_NO;
     ret = MHD_queue_response(conn, rp->status, resp);
     count(s, r, rp->status);
-    log_debug("%s %s %s -> %u", rq->user ? rq->user : "?", rq->method, rq->path, rp->status);
-    if (r >= 0 && (routes[r].flags & ROUTE_CACHE) && rp->status == 200 && !has_query(conn))
-        store_cached(s, r, rq->snap->seq, rp->status, resp);
+    if (cache_seq && rp->status == 200)
+        reply_cache_store(s->cache, (size_t)r, cache_seq, rp->status, resp);
     else
         MHD_destroy_response(resp);
     return ret;
 }
 
-/* Starts the event stream: the current state of every GPU first, then the feed. */
-static enum MHD_Result send_stream(struct server *s, struct MHD_Connection *conn, int r,
-                                   const struct request *rq)
+/* The event stream's first message: every GPU's current sample and health. */
+static void first_events(void *ctx, struct buf *out)
 {
-    struct MHD_Response *resp;
-    struct buf first = BUF_INIT;
-    enum MHD_Result ret;
+    struct server *s = ctx;
+    struct snapshot *snap = monitor_snapshot(s->monitor); /* taken after subscribing */
 
-    buf_add(&first, "retry: 3000\n\n", 13);
-    for (size_t i = 0; i < render_gpu_count(rq->snap); i++) {
-        json_t *sample = render_sample_event(rq->snap, i);
-        json_t *health = render_health_event(rq->snap, s->cfg, i);
+    buf_add(out, "retry: 3000\n\n", 13);
+    for (size_t i = 0; i < render_gpu_count(snap); i++) {
+        json_t *sample = render_sample_event(snap, i);
+        json_t *health = render_health_event(snap, s->cfg, i);
         char *a = json_dumps(sample, JSON_COMPACT | JSON_REAL_PRECISION(12));
         char *b = json_dumps(health, JSON_COMPACT | JSON_REAL_PRECISION(12));
-        buf_printf(&first, "event: sample\ndata: %s\n\nevent: health\ndata: %s\n\n", a ? a : "{}",
+        buf_printf(out, "event: sample\ndata: %s\n\nevent: health\ndata: %s\n\n", a ? a : "{}",
                    b ? b : "{}");
         free(a);
         free(b);
         json_decref(sample);
         json_decref(health);
     }
-    resp = sse_hub_response(s->hub, conn, &first);
-    buf_release(&first);
+    snapshot_unref(snap);
+}
+
+static enum MHD_Result send_stream(struct server *s, struct MHD_Connection *conn, int r)
+{
+    struct MHD_Response *resp = sse_hub_response(s->hub, conn, first_events, s);
+    enum MHD_Result ret;
+
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
@@ -375,63 +247,6 @@ static enum MHD_Result send_stream(struct server *s, struct MHD_Connection *conn
     return ret;
 }
 
-/* Refuses a routed request whose body is too big (413) or which needs an admin (403): returns
- * true with rp filled. Sets rq->index from the path. */
-static bool refused(struct request *rq, const struct route *route, const struct pending *p,
-                    struct reply *rp)
-{
-    route_match(route->pattern, rq->path, &rq->index);
-    if (p && p->too_big) {
-        reply_error(rp, 413, "the body is over %d bytes", HTTP_MAX_BODY);
-        return true;
-    }
-    if ((route->flags & ROUTE_ADMIN) && !rq->admin) {
-        reply_error(rp, 403,
-                    "%s %s is for admins: root or the admin_group on the unix socket, or an "
-                    "admin token",
-                    rq->method, route->pattern);
-        return true;
-    }
-    return false;
-}
-
-/* Checks, routes and answers a request whose body (if any) has arrived. */
-static enum MHD_Result answer(struct listener *l, struct MHD_Connection *conn, const char *method,
-                              const char *url, struct pending *p)
-{
-    struct server *s = l->srv;
-    struct request rq = {.srv = s,
-                         .conn = conn,
-                         .cfg = s->cfg,
-                         .monitor = s->monitor,
-                         .method = method,
-                         .path = url,
-                         .index = -1};
-    struct reply rp = {.status = 200};
-    char allow[64] = "";
-    enum MHD_Result ret;
-    int r = -1;
-
-    rq.snap = monitor_snapshot(s->monitor);
-    if (identify(l, conn, &rq, &rp) == 0 &&
-        (r = find_route(&rq, method, &rp, allow, sizeof(allow))) >= 0 &&
-        !refused(&rq, &routes[r], p, &rp)) {
-        if ((routes[r].flags & ROUTE_CACHE) && !has_query(conn) &&
-            queue_cached(s, r, rq.snap->seq, conn)) {
-            snapshot_unref(rq.snap);
-            return MHD_YES;
-        }
-        rq.body = p && p->body.len ? p->body.data : NULL;
-        rq.body_len = p ? p->body.len : 0;
-        routes[r].handle(&rq, &rp);
-    }
-    ret = rp.stream && rp.body.len == 0 ? send_stream(s, conn, r, &rq)
-                                        : send_reply(s, conn, r, &rq, &rp, allow);
-    buf_release(&rp.body);
-    snapshot_unref(rq.snap);
-    return ret;
-}
-
 /* Whether the request declares a body over the limit. */
 static bool declared_too_big(struct MHD_Connection *conn)
 {
@@ -440,6 +255,76 @@ static bool declared_too_big(struct MHD_Connection *conn)
     return cl && strtoull(cl, NULL, 10) > HTTP_MAX_BODY;
 }
 
+/* Admits a request whose headers are in, or fills rp with why not (401, 404, 405, 403, 413).
+ * Returns whether it was admitted. */
+static bool admit(struct listener *l, struct MHD_Connection *conn, const char *method,
+                  const char *url, struct pending *p, struct reply *rp, char *allow, size_t len)
+{
+    const struct route *route;
+
+    p->count_route = pattern_of(url);
+    if (identity_of(&l->srv->rules, l->sock.loopback, conn, &p->user, &p->admin, rp) != 0)
+        return false;
+    p->route = find_route(url, method, rp, allow, len);
+    if (p->route < 0)
+        return false;
+    route = &routes[p->route];
+    if ((route->flags & ROUTE_ADMIN) && !p->admin) {
+        reply_error(rp, 403,
+                    "%s %s is for admins: root or the admin_group on the unix socket, or an "
+                    "admin token",
+                    method, route->pattern);
+        return false;
+    }
+    if (declared_too_big(conn)) {
+        reply_error(rp, 413, "the body is over %d bytes", HTTP_MAX_BODY);
+        return false;
+    }
+    return true;
+}
+
+/* Answers an admitted request whose body (if any) has arrived. */
+static enum MHD_Result answer(struct server *s, struct MHD_Connection *conn, const char *method,
+                              const char *url, struct pending *p)
+{
+    const struct route *route = &routes[p->route];
+    struct request rq = {.srv = s,
+                         .conn = conn,
+                         .cfg = s->cfg,
+                         .monitor = s->monitor,
+                         .method = method,
+                         .path = url,
+                         .user = p->user,
+                         .admin = p->admin};
+    struct reply rp = {.status = 200};
+    bool cacheable = (route->flags & ROUTE_CACHE) && !request_has_args(&rq);
+    uint64_t seq;
+    unsigned status;
+
+    route_match(route->pattern, url, &rq.index);
+    rq.snap = monitor_snapshot(s->monitor);
+    seq = rq.snap->seq;
+    log_debug("%s %s %s", p->user, method, url);
+    if (cacheable && reply_cache_queue(s->cache, (size_t)p->route, seq, conn, &status)) {
+        count(s, p->route, status);
+        snapshot_unref(rq.snap);
+        return MHD_YES;
+    }
+    if (p->too_big)
+        reply_error(&rp, 413, "the body is over %d bytes", HTTP_MAX_BODY);
+    else if (request_args_known(&rq, route->params, &rp)) {
+        rq.body = p->body.len ? p->body.data : NULL;
+        rq.body_len = p->body.len;
+        route->handle(&rq, &rp);
+    }
+    snapshot_unref(rq.snap);
+    if (rp.stream && rp.status == 200)
+        return send_stream(s, conn, p->route);
+    return send_reply(s, conn, p->route, &rp, NULL, cacheable ? seq : 0);
+}
+
+/* MHD's access handler: admission at the first call, the body at the next ones (kept only for
+ * routes that take one), the answer at the last. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **req_cls)
@@ -449,25 +334,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     (void)version;
     if (!p) {
+        struct reply rp = {0};
+        char allow[64];
         p = calloc(1, sizeof(*p));
         if (!p)
             return MHD_NO;
         *req_cls = p;
         atomic_fetch_add(&l->srv->in_flight, 1);
-        p->too_big = declared_too_big(conn);
-        if (p->too_big) /* refused unread; MHD closes the connection after */
-            return answer(l, conn, method, url, p);
-        return MHD_YES;
+        if (admit(l, conn, method, url, p, &rp, allow, sizeof(allow)))
+            return MHD_YES;
+        log_debug("%s %s %s -> %u", p->user ? p->user : "?", method, url, rp.status);
+        return send_reply(l->srv, conn, p->count_route, &rp, allow, 0);
     }
     if (*upload_size) {
-        if (p->body.len + *upload_size > HTTP_MAX_BODY)
-            p->too_big = true;
+        if (!(routes[p->route].flags & ROUTE_BODY))
+            ; /* a body where none is taken: read and dropped */
+        else if (p->body.len + *upload_size > HTTP_MAX_BODY)
+            p->too_big = true; /* a chunked body that grew too big */
         else
             buf_add(&p->body, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
-    return answer(cls, conn, method, url, p);
+    return answer(l->srv, conn, method, url, p);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -484,6 +373,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         *req_cls = NULL;
         atomic_fetch_sub(&l->srv->in_flight, 1);
     }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct listener *l = cls;
+
+    if (l->sock.is_unix)
+        identity_on_connection(&l->srv->rules, conn, socket_context, code);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -533,44 +431,55 @@ static struct server *server_alloc(const struct server_options *o)
         return NULL;
     s->cfg = o->cfg;
     s->monitor = o->monitor;
-    s->has_admin_gid = o->has_admin_gid;
-    s->admin_gid = o->admin_gid;
+    s->rules = (struct identity_rules){o->cfg, o->has_admin_gid, o->admin_gid};
     s->started_ms = clock_wall_ms();
-    for (size_t r = 0; r < MAX_ROUTES; r++)
-        pthread_mutex_init(&s->cache[r].lock, NULL);
     pthread_mutex_init(&s->gpu_metrics.lock, NULL);
+    s->cache = reply_cache_new(route_count);
     s->hub = sse_hub_new(o->feed);
-    if (!s->hub) {
-        free(s);
+    if (!s->hub || !s->cache) {
+        server_stop(s);
         return NULL;
     }
     return s;
 }
 
+/* Opens listener i of the config and starts serving on it. */
+static int open_listener(struct server *s, const struct server_options *o, size_t i, char *msg,
+                         size_t len)
+{
+    struct listener *l = &s->l[s->nl];
+    int ret;
+
+    l->srv = s;
+    ret = listen_open(o->cfg->listen[i], &l->sock, msg, len);
+    if (ret)
+        return ret;
+    s->nl++;
+    if (!l->sock.loopback && o->cfg->n_tokens == 0) {
+        snprintf(msg, len,
+                 "%s is reachable from other machines, so it needs tokens: add a tokens list to "
+                 "the config (docs/config.md), or listen on 127.0.0.1",
+                 l->sock.shown);
+        return GPUCTL_EINVAL;
+    }
+    return start_listener(l, l->sock.is_unix ? 1 : pick_threads(o->threads), msg, len);
+}
+
 int server_start(const struct server_options *o, struct server **out, char *msg, size_t len)
 {
-    struct server *s = server_alloc(o);
+    struct server *s;
     int ret = 0;
 
+    if (route_count > MAX_ROUTES) {
+        snprintf(msg, len, "%zu routes, more than the %d the counters have room for", route_count,
+                 MAX_ROUTES);
+        return GPUCTL_EINVAL;
+    }
+    s = server_alloc(o);
     if (!s)
         return GPUCTL_ENOMEM;
-    for (size_t i = 0; i < o->cfg->n_listen && !ret; i++) {
-        struct listener *l = &s->l[s->nl];
-        l->srv = s;
-        ret = listen_open(o->cfg->listen[i], &l->sock, msg, len);
-        if (ret)
-            break;
-        s->nl++;
-        if (!l->sock.loopback && o->cfg->n_tokens == 0) {
-            snprintf(msg, len,
-                     "%s is reachable from other machines, so it needs tokens: add a tokens "
-                     "list to the config (docs/config.md), or listen on 127.0.0.1",
-                     l->sock.shown);
-            ret = GPUCTL_EINVAL;
-            break;
-        }
-        ret = start_listener(l, l->sock.is_unix ? 1 : pick_threads(o->threads), msg, len);
-    }
+    for (size_t i = 0; i < o->cfg->n_listen && !ret; i++)
+        ret = open_listener(s, o, i, msg, len);
     if (ret) {
         server_stop(s);
         return ret;
@@ -600,7 +509,8 @@ void server_stop(struct server *s)
 
     if (!s)
         return;
-    sse_hub_close(s->hub); /* streams end; none parks again */
+    if (s->hub)
+        sse_hub_close(s->hub); /* streams end; none parks again */
     while (atomic_load(&s->in_flight) > 0 && clock_mono_ms() < deadline)
         usleep(5000);
     for (size_t i = 0; i < s->nl; i++) {
@@ -611,11 +521,7 @@ void server_stop(struct server *s)
         listen_close(&s->l[i].sock);
     }
     sse_hub_free(s->hub);
-    for (size_t r = 0; r < MAX_ROUTES; r++) {
-        if (s->cache[r].resp)
-            MHD_destroy_response(s->cache[r].resp);
-        pthread_mutex_destroy(&s->cache[r].lock);
-    }
+    reply_cache_free(s->cache);
     buf_release(&s->gpu_metrics.text);
     pthread_mutex_destroy(&s->gpu_metrics.lock);
     free(s);

@@ -187,7 +187,7 @@ struct sse_hub *sse_hub_new(struct feed *feed)
 }
 
 struct MHD_Response *sse_hub_response(struct sse_hub *h, struct MHD_Connection *conn,
-                                      const struct buf *first)
+                                      void (*first)(void *ctx, struct buf *out), void *ctx)
 {
     struct stream *st = calloc(1, sizeof(*st));
     struct MHD_Response *resp = NULL;
@@ -198,7 +198,8 @@ struct MHD_Response *sse_hub_response(struct sse_hub *h, struct MHD_Connection *
     st->conn = conn;
     st->sub = feed_subscribe(h->feed);
     st->last_write_ms = clock_mono_ms();
-    buf_add(&st->out, first->data ? first->data : "", first->len);
+    if (st->sub)
+        first(ctx, &st->out);
     if (st->sub && !st->out.oom)
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, MESSAGE_MAX, read_stream, st,
                                                  free_stream);

@@ -19,10 +19,11 @@ struct sse_hub;
 /* A hub over feed (which must outlive it); NULL when out of memory or no thread. */
 struct sse_hub *sse_hub_new(struct feed *feed);
 
-/* A response that sends first (copied), then every message of the feed, to conn; NULL when out
- * of memory. Queue it, then destroy it as any response. */
+/* A response that sends what first() writes, then every message of the feed, to conn; NULL
+ * when out of memory. first() is called after the stream has subscribed, so nothing published
+ * meanwhile is missed (it may come twice). Queue the response, then destroy it as any other. */
 struct MHD_Response *sse_hub_response(struct sse_hub *h, struct MHD_Connection *conn,
-                                      const struct buf *first);
+                                      void (*first)(void *ctx, struct buf *out), void *ctx);
 
 /* Streams open now. */
 size_t sse_hub_clients(struct sse_hub *h);

@@ -14,6 +14,7 @@
 #endif
 
 #include "api/events.h"
+#include "api/identity.h"
 #include "api/render.h"
 #include "api/server.h"
 #include "cli/cli.h"
@@ -43,6 +44,7 @@ static const char usage[] =
 enum { OPT_CONFIG = OPT_FIRST_COMMAND, OPT_LISTEN, OPT_STATE_DIR };
 
 #define SYSTEM_CONFIG "/etc/gpuctl/config.yaml"
+#define STOP_MS       300 /* how long a stop waits for a device read in progress */
 
 /* Everything the daemon runs, in the order it starts; stopped in reverse. */
 struct daemon {
@@ -104,16 +106,12 @@ static int load_config(struct cli *c, struct daemon *d, const char *path)
 /* Resolves admin_group to a group id: an unknown group stops the daemon. */
 static int resolve_admin_group(struct cli *c, struct daemon *d)
 {
-    struct group gr, *res = NULL;
-    char scratch[4096];
-
     if (!d->cfg.admin_group[0])
         return CLI_OK;
-    if (getgrnam_r(d->cfg.admin_group, &gr, scratch, sizeof(scratch), &res) != 0 || !res)
+    if (!identity_group(d->cfg.admin_group, &d->admin_gid))
         return cli_fail(c, CLI_USAGE, "admin_group '%s' is not a group on this machine",
                         d->cfg.admin_group);
     d->has_admin_gid = true;
-    d->admin_gid = res->gr_gid;
     return CLI_OK;
 }
 
@@ -229,10 +227,17 @@ static int start(struct cli *c, struct daemon *d)
     return CLI_OK;
 }
 
+/* Stops everything, in reverse. A driver call that hangs past STOP_MS is left behind: the
+ * process exits at once, having removed its socket (server_stop) and serve.json. */
 static void stop(struct daemon *d)
 {
     server_stop(d->server);
-    monitor_stop(d->monitor);
+    if (!monitor_stop(d->monitor, STOP_MS)) {
+        if (d->serve_json[0])
+            unlink(d->serve_json);
+        fflush(stderr);
+        _exit(CLI_OK);
+    }
     feed_close(d->feed);
     store_close(d->store);
     gpuctl_free(d->g);

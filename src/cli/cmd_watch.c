@@ -26,7 +26,7 @@ static const char usage[] =
     "`gpuctl serve` runs.\n"
     "\n"
     "  --interval S   seconds between samples (default 1; 0.1 to 3600; 500ms, 1m also work)\n"
-    "  --duration S   stop after this long (default: until Ctrl-C)\n"
+    "  --duration S   stop after this long (default, or 0: until Ctrl-C)\n"
     "  --device D     watch this GPU only (cuda:N, rocm:N, xpu:N, a UUID); repeatable\n"
     "  --json         one JSON object per sample line, then the summary as JSON\n"
     "exit status: 0 done, 1 failure, 2 bad option, 3 no GPU to watch\n";
@@ -69,7 +69,7 @@ static int parse_options(struct cli *c, struct watch *w, int argc, char **argv)
         if (opt == OPT_INTERVAL)
             rc = parse_seconds(c, "--interval", optarg, 0.1, &w->interval);
         else if (opt == OPT_DURATION)
-            rc = parse_seconds(c, "--duration", optarg, 0.001, &w->duration);
+            rc = parse_seconds(c, "--duration", optarg, 0, &w->duration); /* 0: until stopped */
         else if (opt == OPT_DEVICE && w->nspecs < MAX_WATCHED)
             w->specs[w->nspecs++] = optarg;
         else if (opt == OPT_DEVICE)
@@ -92,6 +92,14 @@ static size_t position(const struct gpuctl *g, const struct gpuctl_device *d)
     return i;
 }
 
+static bool watched(const struct watch *w, size_t pos)
+{
+    for (size_t k = 0; k < w->n; k++)
+        if (w->pos[k] == pos)
+            return true;
+    return false;
+}
+
 /* Chooses the GPUs to watch: those named, else every GPU. */
 static int choose(struct cli *c, struct watch *w, const struct gpuctl *g)
 {
@@ -104,7 +112,8 @@ static int choose(struct cli *c, struct watch *w, const struct gpuctl *g)
             return cli_fail(c, CLI_USAGE, "--device %s: %s", w->specs[k], msg);
         if (d->vendor == GPUCTL_VENDOR_CPU)
             return cli_fail(c, CLI_USAGE, "--device cpu: watch watches GPUs");
-        w->pos[w->n++] = position(g, d);
+        if (!watched(w, position(g, d))) /* named twice: shown once */
+            w->pos[w->n++] = position(g, d);
     }
     for (size_t i = 0; w->nspecs == 0 && i < gpuctl_gpu_count(g) && w->n < MAX_WATCHED; i++)
         w->pos[w->n++] = i;

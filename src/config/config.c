@@ -54,14 +54,48 @@ static int fail(struct ctx *c, const yaml_node_t *at, const char *fmt, ...)
 }
 
 /* A scalar's text, or NULL for a mapping or sequence. */
+/* Whether v is YAML's null: ~, null, or nothing after the colon. */
+static bool is_null(const yaml_node_t *v)
+{
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+    const char *s = (const char *)v->data.scalar.value;
+
+    if (v->type != YAML_SCALAR_NODE || v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+        if (strcmp(s, nulls[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A scalar's text; NULL for a mapping, a list or null. */
 static const char *scalar(const yaml_node_t *v)
 {
-    return v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
+    return v->type == YAML_SCALAR_NODE && !is_null(v) ? (const char *)v->data.scalar.value : NULL;
 }
 
 static const char *shown(const yaml_node_t *v)
 {
-    return scalar(v) ? scalar(v) : v->type == YAML_MAPPING_NODE ? "a mapping" : "a list";
+    if (scalar(v))
+        return scalar(v);
+    return v->type == YAML_MAPPING_NODE    ? "a mapping"
+           : v->type == YAML_SEQUENCE_NODE ? "a list"
+                                           : "nothing";
+}
+
+/* Fails when the key of pair p appeared earlier in its mapping: YAML would let the last one
+ * win, silently. */
+static int check_unique(struct ctx *c, const yaml_node_t *map, const yaml_node_pair_t *p)
+{
+    yaml_node_t *key = yaml_document_get_node(c->doc, p->key);
+
+    for (const yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+        yaml_node_t *other = yaml_document_get_node(c->doc, q->key);
+        if (scalar(key) && scalar(other) && strcmp(scalar(key), scalar(other)) == 0)
+            return fail(c, key, "'%s' is given twice (first at line %zu); give it once",
+                        scalar(key), other->start_mark.line + 1);
+    }
+    return 0;
 }
 
 static int parse_string(struct ctx *c, const struct key_rule *k, yaml_node_t *v)
@@ -78,15 +112,24 @@ static int parse_string(struct ctx *c, const struct key_rule *k, yaml_node_t *v)
 static int parse_number(struct ctx *c, const struct key_rule *k, yaml_node_t *v)
 {
     const char *s = scalar(v);
-    char *end;
-    double d;
+    double d = 0;
 
-    errno = 0;
-    d = s ? strtod(s, &end) : 0;
-    if (!s || errno || end == s || *end || !isfinite(d) || d < k->min || d > k->max)
+    if (!s || !str_decimal(s, &d) || d < k->min || d > k->max)
         return fail(c, v, "%s must be a number from %g to %g, got '%s'", k->name, k->min, k->max,
                     shown(v));
     memcpy((char *)c->base + k->offset, &d, sizeof(d));
+    return 0;
+}
+
+/* An absolute path. */
+static int parse_path(struct ctx *c, const struct key_rule *k, yaml_node_t *v)
+{
+    const char *s = scalar(v);
+
+    if (!s || s[0] != '/' || strlen(s) >= k->size)
+        return fail(c, v, "%s must be an absolute path (under %zu characters), got '%s'", k->name,
+                    k->size, shown(v));
+    str_copy((char *)c->base + k->offset, s, k->size);
     return 0;
 }
 
@@ -146,7 +189,9 @@ static int each_pair(struct ctx *c, const struct key_rule *k, yaml_node_t *v,
         yaml_node_t *key = yaml_document_get_node(c->doc, p->key);
         yaml_node_t *val = yaml_document_get_node(c->doc, p->value);
         int ret =
-            !scalar(key) ? fail(c, key, "%s: keys must be names", k->name) : put(c, k, key, val);
+            !scalar(key) ? fail(c, key, "%s: keys must be names", k->name) : check_unique(c, v, p);
+        if (!ret)
+            ret = put(c, k, key, val);
         if (ret)
             return ret;
     }
@@ -175,14 +220,13 @@ static int put_spec(struct ctx *c, const struct key_rule *k, yaml_node_t *key, y
 {
     struct config *cf = c->base;
     const char *s = scalar(val);
-    char *end;
-    double gb = s ? strtod(s, &end) : 0;
+    double gb = 0;
     size_t i;
 
     for (i = 0; i < cf->n_specs && strcmp(cf->gpu_memory_specs[i].model, scalar(key)) != 0; i++)
         ;
     if (i == CONFIG_MAX_ENTRIES || strlen(scalar(key)) >= sizeof(cf->gpu_memory_specs[0].model) ||
-        !s || end == s || *end || gb <= 0 || gb > 100000)
+        !s || !str_decimal(s, &gb) || gb <= 0 || gb > 100000)
         return fail(c, val, "%s.%s must be the model's memory in GB, a number such as 80, got '%s'",
                     k->name, scalar(key), shown(val));
     str_copy(cf->gpu_memory_specs[i].model, scalar(key), sizeof(cf->gpu_memory_specs[0].model));
@@ -261,6 +305,8 @@ static int parse_token(struct ctx *c, yaml_node_t *v, struct config_token *t)
         const char *key = scalar(yaml_document_get_node(c->doc, p->key));
         yaml_node_t *val = yaml_document_get_node(c->doc, p->value);
         const char *s = scalar(val);
+        if (check_unique(c, v, p))
+            return GPUCTL_EINVAL;
         if (key && strcmp(key, "token") == 0 && s && strlen(s) >= 16 &&
             strlen(s) < sizeof(t->token))
             str_copy(t->token, s, sizeof(t->token));
@@ -330,7 +376,7 @@ static const struct key_rule health_keys[] = {
     {"degraded_xids", parse_xids, HC(degraded), 0, 0},
     {"ignored_xids", parse_xids, HC(ignored), 0, 0},
     {"recovery_hold", parse_seconds, HC(recovery_hold), 0, 86400 * 30},
-    {"slowdown_events", parse_count, HC(slowdown_events), 1, 100000},
+    {"slowdown_events", parse_count, HC(slowdown_events), 1, CONFIG_MAX_SLOWDOWN_EVENTS},
     {"slowdown_window", parse_seconds, HC(slowdown_window), 1, 86400},
 };
 
@@ -351,7 +397,7 @@ static const struct key_rule top_keys[] = {
     {"resource_change_threshold", parse_number, CF(resource_change_threshold), 0, 1},
     {"log_level", parse_log_level, CF(log_level), 0, 0},
     {"listen", parse_listen, 0, 0, 0, 0},
-    {"state_dir", parse_string, CF(state_dir), 0, 0},
+    {"state_dir", parse_path, CF(state_dir), 0, 0},
     {"tokens", parse_tokens, 0, 0, 0, 0},
     {"admin_group", parse_string, CF(admin_group), 0, 0},
     {"history", parse_seconds, CF(history), 1, 86400},
@@ -374,6 +420,8 @@ static int parse_mapping(struct ctx *c, const struct key_rule *rules, size_t nru
         for (size_t i = 0; name && i < nrules && !k; i++)
             if (strcmp(rules[i].name, name) == 0)
                 k = &rules[i];
+        if (k && check_unique(c, v, p))
+            return GPUCTL_EINVAL;
         if (!k) {
             for (size_t i = 0; i < nrules; i++)
                 str_appendf(known, sizeof(known), "%s%s", i ? ", " : "", rules[i].name);
@@ -422,6 +470,28 @@ void config_defaults(struct config *c)
     c->health = (struct health_config){unhealthy, degraded, ignored, 300, 6, 600};
 }
 
+/* What only the whole file can say: one document, and a history ring of bounded size. */
+static int check_whole(struct ctx *c, yaml_parser_t *parser, yaml_node_t *root)
+{
+    const struct config *cf = c->base;
+    yaml_document_t next;
+    bool more;
+
+    if (!yaml_parser_load(parser, &next))
+        return fail(c, NULL, "not YAML after the first document");
+    more = yaml_document_get_root_node(&next) != NULL;
+    yaml_document_delete(&next);
+    if (more)
+        return fail(c, root, "the file holds more than one YAML document (---); give one");
+    if (cf->history / cf->monitor_update_interval > CONFIG_MAX_HISTORY_SAMPLES)
+        return fail(c, root,
+                    "history (%gs) over monitor_update_interval (%gs) is %.0f samples per GPU; "
+                    "at most %d are kept: shorten history or lengthen the interval",
+                    cf->history, cf->monitor_update_interval,
+                    cf->history / cf->monitor_update_interval, CONFIG_MAX_HISTORY_SAMPLES);
+    return 0;
+}
+
 int config_load(struct config *c, const char *path, char *msg, size_t msg_len)
 {
     yaml_parser_t parser;
@@ -447,6 +517,8 @@ int config_load(struct config *c, const char *path, char *msg, size_t msg_len)
     if (root) /* an empty file keeps every default */
         ret = parse_mapping(&ctx, top_keys, sizeof(top_keys) / sizeof(top_keys[0]),
                             "the configuration", root);
+    if (!ret)
+        ret = check_whole(&ctx, &parser, root);
     yaml_document_delete(&doc);
 out:
     yaml_parser_delete(&parser);

@@ -8,10 +8,12 @@
 
 #include "util/log.h"
 
-#define CONFIG_MAX_LISTEN  8
-#define CONFIG_MAX_TOKENS  32
-#define CONFIG_MAX_XIDS    64
-#define CONFIG_MAX_ENTRIES 64
+#define CONFIG_MAX_LISTEN          8
+#define CONFIG_MAX_TOKENS          32
+#define CONFIG_MAX_XIDS            64
+#define CONFIG_MAX_ENTRIES         64
+#define CONFIG_MAX_SLOWDOWN_EVENTS 256   /* the most slowdown_events a burst may need */
+#define CONFIG_MAX_HISTORY_SAMPLES 86400 /* history / monitor_update_interval, per GPU */
 
 struct config_token {
     char token[128];
@@ -59,16 +61,17 @@ struct config {
     struct health_config health;
 };
 
-/* Fills c with the defaults: a 1 s interval, 1 h of history, guide 001's memory specs and
- * resource names, the XID lists of docs/config.md, a 300 s recovery hold. The listen list and
- * state_dir stay empty (the daemon picks them by user). */
+/* Fills c with the defaults: a 1 s interval, 1 h of history, guide 001's memory specs, the
+ * Kubernetes device plugins' resource names, the XID lists of docs/config.md, a 300 s recovery
+ * hold. The listen list and state_dir stay empty (the daemon picks them by user). */
 void config_defaults(struct config *c);
 
 /*
  * Reads the YAML file at path over c (which holds the defaults). Returns 0; GPUCTL_ENOENT when
- * the file cannot be read; GPUCTL_EINVAL for a file that is not YAML, an unknown key or a bad
- * value. On failure msg gets one line: "FILE:LINE: what is wrong; what is allowed". c may be
- * partly changed then: throw it away.
+ * the file cannot be read; GPUCTL_EINVAL for a file that is not YAML or holds more than one
+ * document, an unknown key, a key given twice, a null or bad value, or a history too long for
+ * the interval. On failure msg gets one line: "FILE:LINE: what is wrong; what is allowed". c may
+ * be partly changed then: throw it away.
  */
 int config_load(struct config *c, const char *path, char *msg, size_t msg_len);
 

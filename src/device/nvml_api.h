@@ -60,7 +60,9 @@ struct nvml_state {
     void *events;   /* the event set, made at the first wait */
     bool no_events; /* this library or these GPUs cannot deliver any */
     size_t n_event_handles;
-    struct nvml_device **event_handles; /* slot i's handle when the set was made */
+    struct nvml_device **event_handles; /* slot i's handle if it was registered, else NULL */
+    bool events_partial;                /* some GPUs could not register (lost, ...) */
+    int64_t events_built_ms;            /* when the set was made (CLOCK_MONOTONIC) */
 };
 
 /* NVML's message for a return code. */

@@ -24,7 +24,8 @@ struct feed_sub {
 };
 
 struct feed {
-    pthread_mutex_t lock; /* guards everything here; never held with another lock */
+    pthread_mutex_t lock; /* guards everything here; a leaf: taken last (sse.c holds its hub
+                           * lock around it), and nothing is called with it held */
     pthread_cond_t wake;
     struct feed_sub *subs;
     size_t nsubs;

@@ -33,13 +33,13 @@ static const struct {
 
 #define SLOWDOWN_BITS                                                                              \
     (GPUCTL_THROTTLE_HW_SLOWDOWN | GPUCTL_THROTTLE_HW_THERMAL | GPUCTL_THROTTLE_HW_POWER_BRAKE)
-#define SLOWDOWN_RING 256
+#define SLOWDOWN_RING CONFIG_MAX_SLOWDOWN_EVENTS
 
 /* What health keeps per device beyond what it shows. */
 struct tracked {
     struct device_health shown;
-    bool ecc_seen;
     uint64_t ecc_uncorrected;        /* the last count observed */
+    uint64_t ecc_acknowledged;       /* the count an admin reset accepted */
     int64_t slowdown[SLOWDOWN_RING]; /* when samples showed a hardware slowdown */
     size_t nslow, head;
 };
@@ -177,18 +177,26 @@ static bool slowdown_burst(const struct health_config *cfg, struct tracked *t, i
 static void observe_locked(struct health *h, struct tracked *t, const struct gpuctl_device *d,
                            int64_t now_ms)
 {
-    char what[128];
+    char what[192];
 
     if (d->state == GPUCTL_STATE_LOST)
         raise_condition(&t->shown, HEALTH_UNHEALTHY, "lost", "the GPU is lost", now_ms);
+    if (d->state == GPUCTL_STATE_ERROR) {
+        snprintf(what, sizeof(what), "the driver cannot use the GPU: %s", d->state_message);
+        raise_condition(&t->shown, HEALTH_UNHEALTHY, "error", what, now_ms);
+    }
     if (gpuctl_device_has(d, GPUCTL_M_ECC)) {
-        if (d->ecc_uncorrected > (t->ecc_seen ? t->ecc_uncorrected : 0)) {
-            snprintf(what, sizeof(what), "%llu double-bit ECC errors since the driver loaded",
+        /* Volatile double-bit errors stay until the GPU is reset: the condition holds while the
+         * count is above what an admin reset accepted (a driver reload clears the count). */
+        t->ecc_uncorrected = d->ecc_uncorrected;
+        if (t->ecc_acknowledged > d->ecc_uncorrected)
+            t->ecc_acknowledged = d->ecc_uncorrected;
+        if (d->ecc_uncorrected > t->ecc_acknowledged) {
+            snprintf(what, sizeof(what),
+                     "%llu double-bit ECC errors since the driver loaded: reset the GPU",
                      (unsigned long long)d->ecc_uncorrected);
             raise_condition(&t->shown, HEALTH_UNHEALTHY, "ecc", what, now_ms);
         }
-        t->ecc_seen = true;
-        t->ecc_uncorrected = d->ecc_uncorrected;
     }
     if (gpuctl_device_has(d, GPUCTL_M_REMAP) && d->remap_failed)
         raise_condition(&t->shown, HEALTH_UNHEALTHY, "remap",
@@ -265,6 +273,7 @@ int health_reset(struct health *h, size_t dev, int64_t now_ms)
     t = &h->devs[dev];
     t->shown.nconditions = 0;
     t->nslow = t->head = 0;
+    t->ecc_acknowledged = t->ecc_uncorrected;
     if (t->shown.state != HEALTH_HEALTHY) {
         t->shown.state = HEALTH_HEALTHY;
         t->shown.since_ms = now_ms;

@@ -22,7 +22,7 @@ const char *health_state_name(enum health_state s);
 struct health_condition {
     enum health_state severity;
     char key[16];   /* "xid:79", "lost", "ecc", "remap", "slowdown" */
-    char what[128]; /* "XID 79: the GPU has fallen off the bus" */
+    char what[192]; /* "XID 79: the GPU has fallen off the bus" */
     int64_t first_ms, last_ms;
 };
 
@@ -54,8 +54,9 @@ void health_xid(struct health *h, size_t dev, int xid, int64_t now_ms);
 /* A double-bit ECC event: an unhealthy condition. */
 void health_ecc_event(struct health *h, size_t dev, int64_t now_ms);
 
-/* What a sample of device dev shows: a lost GPU, new double-bit errors, a failed or pending row
- * remapping, a burst of hardware slowdowns. */
+/* What a sample of device dev shows: a lost GPU or one the driver cannot use, volatile
+ * double-bit errors (until a GPU reset clears them or an admin reset accepts them), a failed or
+ * pending row remapping, a burst of hardware slowdowns. */
 void health_observe(struct health *h, size_t dev, const struct gpuctl_device *d, int64_t now_ms);
 
 /* Drops conditions clear for the recovery hold and sets each device's state from those left.
@@ -64,8 +65,8 @@ void health_observe(struct health *h, size_t dev, const struct gpuctl_device *d,
 size_t health_evaluate(struct health *h, int64_t now_ms, struct device_health *out, size_t n,
                        bool *changed);
 
-/* Clears every condition of device dev (an admin's reset). Returns 0, or GPUCTL_ERANGE for a
- * device that does not exist. */
+/* Clears every condition of device dev and accepts its double-bit ECC count (an admin's
+ * reset). Returns 0, or GPUCTL_ERANGE for a device that does not exist. */
 int health_reset(struct health *h, size_t dev, int64_t now_ms);
 
 #endif

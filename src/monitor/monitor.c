@@ -39,6 +39,9 @@ struct monitor {
     pthread_t sampler, events;
     bool sampler_started, events_started;
 
+    /* Serializes publishing with telling the listener, so that listeners hear changes in the
+     * order the snapshots were published. Taken before lock. */
+    pthread_mutex_t announce_lock;
     pthread_mutex_t lock; /* guards what follows; taken before health's lock */
     pthread_cond_t wake;  /* signalled on stop */
     bool stopping;
@@ -178,9 +181,11 @@ static void sample(struct monitor *m)
         return;
     }
     s->sample_seconds = clock_mono_s() - t0;
+    pthread_mutex_lock(&m->announce_lock);
     publish(m, s, rc == 0);
-    record(m, s);
     announce(m, s);
+    pthread_mutex_unlock(&m->announce_lock);
+    record(m, s);
 }
 
 static void *sampler_main(void *arg)
@@ -222,6 +227,22 @@ static void handle_event(struct monitor *m, const struct gpuctl_event *ev)
     case GPUCTL_EVENT_GPUS_LOST:
         break;
     }
+}
+
+/* Registers for hardware events before the daemon says it is ready, so that none raised from
+ * then on is missed. Returns whether the hardware delivers any. */
+static bool prime_events(struct monitor *m)
+{
+    struct gpuctl_event ev;
+    int rc = gpuctl_wait_event(m->g, 0, &ev);
+
+    if (rc == GPUCTL_ENOLIB) {
+        log_info("no device delivers hardware events: health comes from samples alone");
+        return false;
+    }
+    if (rc == 0 && ev.type != GPUCTL_EVENT_GPUS_LOST)
+        handle_event(m, &ev);
+    return true;
 }
 
 static void *events_main(void *arg)
@@ -276,6 +297,7 @@ static void init_sync(struct monitor *m)
     pthread_condattr_t attr;
 
     pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->announce_lock, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&m->wake, &attr);
@@ -305,7 +327,7 @@ static struct monitor *monitor_alloc(const struct config *cfg, struct gpuctl *g)
     m->keys = calloc(n + 1, sizeof(*m->keys));
     if (!m->health || !m->history || !m->minutes || !m->announced || !m->announced_valid ||
         !m->health_changed || !m->keys) {
-        monitor_stop(m);
+        monitor_stop(m, 0);
         return NULL;
     }
     for (size_t i = 0; i < n; i++)
@@ -323,36 +345,51 @@ int monitor_start(const struct config *cfg, struct gpuctl *g, struct store *stor
     m->store = store;
     if (listener)
         m->listener = *listener;
-    m->counters.events_available = true;
     sample(m);
     if (!m->current) {
-        monitor_stop(m);
+        monitor_stop(m, 0);
         return GPUCTL_ENOMEM;
     }
+    m->counters.events_available = prime_events(m);
     m->sampler_started = pthread_create(&m->sampler, NULL, sampler_main, m) == 0;
-    m->events_started = pthread_create(&m->events, NULL, events_main, m) == 0;
-    if (!m->sampler_started || !m->events_started) {
-        monitor_stop(m);
+    m->events_started =
+        m->counters.events_available && pthread_create(&m->events, NULL, events_main, m) == 0;
+    if (!m->sampler_started || (m->counters.events_available && !m->events_started)) {
+        monitor_stop(m, 1000);
         return GPUCTL_EIO;
     }
     *out = m;
     return 0;
 }
 
-void monitor_stop(struct monitor *m)
+/* Joins a thread by the deadline (CLOCK_REALTIME); returns whether it ended. */
+static bool join_by(pthread_t t, const struct timespec *deadline)
 {
+    return pthread_timedjoin_np(t, NULL, deadline) == 0;
+}
+
+bool monitor_stop(struct monitor *m, unsigned timeout_ms)
+{
+    struct timespec deadline;
+    bool sampler_ok, events_ok;
+
     if (!m)
-        return;
+        return true;
     pthread_mutex_lock(&m->lock);
     m->stopping = true;
     pthread_cond_broadcast(&m->wake);
     pthread_mutex_unlock(&m->lock);
-    if (m->sampler_started)
-        pthread_join(m->sampler, NULL);
-    if (m->events_started)
-        pthread_join(m->events, NULL);
+    deadline = clock_wall_after(timeout_ms);
+    /* Both joins are tried: a thread that ended must be joined even when the other hangs. */
+    sampler_ok = !m->sampler_started || join_by(m->sampler, &deadline);
+    events_ok = !m->events_started || join_by(m->events, &deadline);
+    if (!sampler_ok || !events_ok) {
+        log_warn("a device read still hangs after %u ms: stopping without it", timeout_ms);
+        return false; /* the threads still use m: leave it */
+    }
     if (m->minutes && m->keys)
         flush_minutes(m, clock_wall_ms()); /* the minute under way, so a restart keeps it */
+    pthread_mutex_destroy(&m->announce_lock);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->wake);
     snapshot_unref(m->current);
@@ -364,6 +401,7 @@ void monitor_stop(struct monitor *m)
     free(m->health_changed);
     free(m->keys);
     free(m);
+    return true;
 }
 
 struct snapshot *monitor_snapshot(struct monitor *m)
@@ -421,20 +459,21 @@ double monitor_max_window(const struct monitor *m)
 
 int monitor_reset_health(struct monitor *m, size_t dev)
 {
-    struct snapshot *s;
-    struct device_health *health;
+    struct device_health *health = calloc(m->n + 1, sizeof(*health));
+    bool *changed = calloc(m->n + 1, sizeof(*changed));
+    struct snapshot *s = NULL;
     bool was_healthy;
-    int rc;
+    int rc = GPUCTL_ENOMEM;
 
     if (dev >= m->n)
-        return GPUCTL_ERANGE;
-    health = calloc(m->n + 1, sizeof(*health));
-    if (!health)
-        return GPUCTL_ENOMEM;
+        rc = GPUCTL_ERANGE;
+    if (dev >= m->n || !health || !changed)
+        goto out;
+    pthread_mutex_lock(&m->announce_lock);
     pthread_mutex_lock(&m->lock);
     was_healthy = m->current->health[dev].state == HEALTH_HEALTHY;
     rc = health_reset(m->health, dev, clock_wall_ms());
-    health_evaluate(m->health, clock_wall_ms(), health, m->n, NULL);
+    health_evaluate(m->health, clock_wall_ms(), health, m->n, changed);
     s = snapshot_with_health(m->current, health, m->seq + 1);
     if (s) {
         m->seq++;
@@ -442,12 +481,16 @@ int monitor_reset_health(struct monitor *m, size_t dev)
         m->current = snapshot_ref(s);
     }
     pthread_mutex_unlock(&m->lock);
-    free(health);
-    if (!s)
-        return GPUCTL_ENOMEM;
-    if (!was_healthy && m->listener.changed)
-        m->listener.changed(m->listener.ctx, s, dev, MONITOR_HEALTH);
+    changed[dev] = changed[dev] || !was_healthy;
+    for (size_t i = 0; s && i < m->n && m->listener.changed; i++)
+        if (changed[i])
+            m->listener.changed(m->listener.ctx, s, i, MONITOR_HEALTH);
+    pthread_mutex_unlock(&m->announce_lock);
+    rc = s ? rc : GPUCTL_ENOMEM;
     snapshot_unref(s);
+out:
+    free(health);
+    free(changed);
     return rc;
 }
 

@@ -4,9 +4,11 @@
  * health; an event thread waits for the hardware's XID and ECC events. Requests only ever read
  * what was published, so a hung GPU cannot hang them.
  *
- * Locks, in the order they may be taken: monitor.lock (the published snapshot, the counters),
- * then health's, history's and the store's own locks, each held only inside its module. The
- * listener is called with no lock held.
+ * Locks, in the order they may be taken: the announce lock (publishing a snapshot and telling
+ * the listener, so listeners hear changes in publishing order), monitor.lock (the published
+ * snapshot, the counters), then health's, history's and the store's own locks, each held only
+ * inside its module. The listener is called with the announce lock held and must not call back
+ * into the monitor.
  */
 #ifndef GPUCTL_MONITOR_MONITOR_H
 #define GPUCTL_MONITOR_MONITOR_H
@@ -55,8 +57,10 @@ struct monitor_counters {
 int monitor_start(const struct config *cfg, struct gpuctl *g, struct store *store,
                   const struct monitor_listener *listener, struct monitor **out);
 
-/* Stops and joins the threads (within one event wait, 200 ms), then frees m. NULL does nothing. */
-void monitor_stop(struct monitor *m);
+/* Stops the threads and frees m. Returns true, or false when a thread is still inside a driver
+ * call after timeout_ms: m is then left to it (not freed), and the caller, about to exit, must
+ * not free the gpuctl handle either. NULL does nothing. */
+bool monitor_stop(struct monitor *m, unsigned timeout_ms);
 
 /* The latest snapshot, with a reference the caller drops with snapshot_unref(). */
 struct snapshot *monitor_snapshot(struct monitor *m);

@@ -14,8 +14,11 @@
 #include "util/log.h"
 #include "util/str.h"
 
+/* Two connections: the sampler writes on db; requests read on ro, which sees only committed
+ * rows and keeps their errors apart. SQLite serializes the use of each. */
 struct store {
     sqlite3 *db;
+    sqlite3 *ro;
 };
 
 /* Each step brings the schema from version i to i + 1; a new table is one more step. */
@@ -98,6 +101,13 @@ int store_open(const char *dir, struct store **out, char *msg, size_t msg_len)
     }
     if (migrate(s->db, msg, msg_len) != 0)
         goto fail;
+    if (sqlite3_open_v2(path, &s->ro, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(msg, msg_len, "cannot open %s to read: %s", path,
+                 s->ro ? sqlite3_errmsg(s->ro) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->ro, 1000);
     *out = s;
     return 0;
 fail:
@@ -109,6 +119,7 @@ void store_close(struct store *s)
 {
     if (!s)
         return;
+    sqlite3_close(s->ro);
     sqlite3_close(s->db);
     free(s);
 }
@@ -129,16 +140,51 @@ static void bind_optional_int(sqlite3_stmt *st, int col, bool has, int64_t v)
         sqlite3_bind_null(st, col);
 }
 
+/* Inserts a minute; one already there (a restart within it) is merged, not replaced: counts
+ * add up, averages weigh by them (either may be missing), peaks take the larger. In DO UPDATE a
+ * bare column is the row already there. */
+// clang-format off
+static const char put_minute_sql[] =
+    "INSERT INTO samples_1m VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    " ON CONFLICT (uuid, minute) DO UPDATE SET samples = samples + excluded.samples"
+    ", util_avg = CASE"
+    "   WHEN excluded.util_avg IS NULL THEN util_avg"
+    "   WHEN util_avg IS NULL THEN excluded.util_avg"
+    "   ELSE (util_avg * samples + excluded.util_avg * excluded.samples)"
+    "        / (samples + excluded.samples) END"
+    ", memory_used_avg = CASE"
+    "   WHEN excluded.memory_used_avg IS NULL THEN memory_used_avg"
+    "   WHEN memory_used_avg IS NULL THEN excluded.memory_used_avg"
+    "   ELSE (memory_used_avg * samples + excluded.memory_used_avg * excluded.samples)"
+    "        / (samples + excluded.samples) END"
+    ", temperature_avg = CASE"
+    "   WHEN excluded.temperature_avg IS NULL THEN temperature_avg"
+    "   WHEN temperature_avg IS NULL THEN excluded.temperature_avg"
+    "   ELSE (temperature_avg * samples + excluded.temperature_avg * excluded.samples)"
+    "        / (samples + excluded.samples) END"
+    ", power_avg_w = CASE"
+    "   WHEN excluded.power_avg_w IS NULL THEN power_avg_w"
+    "   WHEN power_avg_w IS NULL THEN excluded.power_avg_w"
+    "   ELSE (power_avg_w * samples + excluded.power_avg_w * excluded.samples)"
+    "        / (samples + excluded.samples) END"
+    ", util_max = MAX(COALESCE(util_max, excluded.util_max),"
+    "            COALESCE(excluded.util_max, util_max))"
+    ", memory_used_max = MAX(COALESCE(memory_used_max, excluded.memory_used_max),"
+    "            COALESCE(excluded.memory_used_max, memory_used_max))"
+    ", temperature_max = MAX(COALESCE(temperature_max, excluded.temperature_max),"
+    "            COALESCE(excluded.temperature_max, temperature_max))"
+    ", power_max_w = MAX(COALESCE(power_max_w, excluded.power_max_w),"
+    "            COALESCE(excluded.power_max_w, power_max_w))";
+// clang-format on
+
 int store_put_minutes(struct store *s, const struct minute_row *rows, size_t n)
 {
-    static const char sql[] =
-        "INSERT OR REPLACE INTO samples_1m VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
     sqlite3_stmt *st = NULL;
     int ret = GPUCTL_EIO;
 
     if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return GPUCTL_EIO;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, put_minute_sql, -1, &st, NULL) != SQLITE_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {
         const struct minute_row *r = &rows[i];
@@ -191,7 +237,7 @@ int store_minutes(struct store *s, const char *uuid, int64_t since,
     sqlite3_stmt *st;
     int rc;
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->ro, sql, -1, &st, NULL) != SQLITE_OK)
         return GPUCTL_EIO;
     sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, since);

@@ -1,5 +1,6 @@
 /* store.h: the daemon's durable state in SQLite (WAL): per-minute aggregates of the samples,
- * kept 7 days. One connection, safe to use from several threads (SQLite serializes it). */
+ * kept 7 days. Safe to use from several threads: the sampler writes, requests read, each on
+ * its own connection. */
 #ifndef GPUCTL_STORE_STORE_H
 #define GPUCTL_STORE_STORE_H
 
@@ -36,8 +37,9 @@ int store_open(const char *dir, struct store **out, char *msg, size_t msg_len);
 /* store_close(NULL) does nothing. */
 void store_close(struct store *s);
 
-/* Writes n rows in one transaction, replacing rows of the same GPU and minute. Returns 0 or
- * GPUCTL_EIO. */
+/* Writes n rows in one transaction; a row of a GPU and minute already there (a restart within
+ * the minute) is merged with it: samples add up, averages weigh by them, peaks take the larger.
+ * Returns 0 or GPUCTL_EIO. */
 int store_put_minutes(struct store *s, const struct minute_row *rows, size_t n);
 
 /* Deletes rows older than before (unix seconds). Returns 0 or GPUCTL_EIO. */

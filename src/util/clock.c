@@ -31,11 +31,12 @@ double clock_mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-struct timespec clock_mono_after(int64_t ms)
+/* The time on clock id ms milliseconds from now. */
+static struct timespec after(clockid_t id, int64_t ms)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     ts.tv_sec += ms / 1000;
     ts.tv_nsec += (ms % 1000) * 1000000;
     if (ts.tv_nsec >= 1000000000) {
@@ -43,6 +44,16 @@ struct timespec clock_mono_after(int64_t ms)
         ts.tv_nsec -= 1000000000;
     }
     return ts;
+}
+
+struct timespec clock_mono_after(int64_t ms)
+{
+    return after(CLOCK_MONOTONIC, ms);
+}
+
+struct timespec clock_wall_after(int64_t ms)
+{
+    return after(CLOCK_REALTIME, ms);
 }
 
 void clock_iso8601(int64_t t_ms, char *out, size_t len)

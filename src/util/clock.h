@@ -19,6 +19,9 @@ double clock_mono_s(void);
  * variable made with pthread_condattr_setclock(CLOCK_MONOTONIC). */
 struct timespec clock_mono_after(int64_t ms);
 
+/* The CLOCK_REALTIME time ms milliseconds from now, for pthread_timedjoin_np and friends. */
+struct timespec clock_wall_after(int64_t ms);
+
 /* Writes t_ms (unix milliseconds) as ISO 8601 UTC, "2026-11-21T09:30:00.125Z", into out
  * (size len >= 25). */
 void clock_iso8601(int64_t t_ms, char *out, size_t len);

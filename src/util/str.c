@@ -2,8 +2,11 @@
 #include "util/str.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/banned.h"
@@ -60,4 +63,26 @@ bool str_contains_nocase(const char *haystack, const char *needle)
 bool str_starts_with(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool str_decimal(const char *s, double *out)
+{
+    const char *p = s;
+    char *end;
+
+    p += *p == '-' || *p == '+';
+    if (!isdigit((unsigned char)*p) && !(*p == '.' && isdigit((unsigned char)p[1])))
+        return false;
+    p += strspn(p, "0123456789");
+    if (*p == '.')
+        p += 1 + strspn(p + 1, "0123456789");
+    if ((*p == 'e' || *p == 'E') &&
+        (isdigit((unsigned char)p[1]) ||
+         ((p[1] == '-' || p[1] == '+') && isdigit((unsigned char)p[2]))))
+        p += 2 + strspn(p + 2, "0123456789");
+    if (*p)
+        return false;
+    errno = 0;
+    *out = strtod(s, &end);
+    return errno == 0 && end == p && isfinite(*out);
 }

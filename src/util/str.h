@@ -21,4 +21,8 @@ bool str_contains_nocase(const char *haystack, const char *needle);
 /* Whether s begins with prefix (case-sensitive). */
 bool str_starts_with(const char *s, const char *prefix);
 
+/* Parses a plain decimal number ("12", "-0.5", "1.5e3"): what people write, not strtod's hex,
+ * infinities or NaNs. Returns whether all of s was one, with the value in *out. */
+bool str_decimal(const char *s, double *out);
+
 #endif

@@ -1,7 +1,11 @@
 /* daemon.c: the background gpuctl serve of the end-to-end tests. */
 #include "daemon.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -20,7 +24,24 @@
 
 #include <cmocka.h>
 
-#define MAX_ARGS 32
+#define MAX_ARGS    32
+#define MAX_RUNNING 8
+
+/* The daemons started and not yet stopped, for daemon_cleanup_all(): copies, since a failed
+ * test's struct daemon is gone with its stack frame by the time the teardown runs. */
+static struct daemon running[MAX_RUNNING];
+
+static void track(const struct daemon *d, bool on)
+{
+    for (size_t i = 0; i < MAX_RUNNING; i++) {
+        if (on && running[i].pid == 0) {
+            running[i] = *d;
+            return;
+        }
+        if (!on && running[i].pid == d->pid)
+            running[i].pid = 0;
+    }
+}
 
 static double now_s(void)
 {
@@ -176,6 +197,7 @@ void daemon_start(struct daemon *d, const char *fixture, const char *config,
     memset(d, 0, sizeof(*d));
     make_dir(d, fixture, config);
     d->pid = spawn_serve(d, config != NULL, extra);
+    track(d, true);
     while (!read_address(d)) {
         if (waitpid(d->pid, &status, WNOHANG) == d->pid || now_s() > deadline) {
             char *log = daemon_log(d);
@@ -223,6 +245,7 @@ int daemon_stop(struct daemon *d, double *seconds)
     double t0 = now_s();
     int status = 0;
 
+    track(d, false);
     if (d->pid > 0) {
         kill(d->pid, SIGTERM);
         while (waitpid(d->pid, &status, 0) < 0 && errno == EINTR)
@@ -340,4 +363,48 @@ bool wait_until(double timeout_s, bool (*done)(void *ctx), void *ctx)
         sleep_ms(50);
     }
     return true;
+}
+
+int daemon_cleanup_all(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < MAX_RUNNING; i++) {
+        struct daemon *d = &running[i];
+        if (d->pid <= 0)
+            continue;
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, NULL, 0);
+        d->pid = 0;
+        nftw(d->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    return 0;
+}
+
+size_t raw_request(const char *addr, const char *text, char *out, size_t len, int timeout_ms)
+{
+    char host[64];
+    const char *colon = strrchr(addr, ':');
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    size_t got = 0;
+
+    assert_true(fd >= 0 && colon);
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+    sa.sin_port = htons((uint16_t)atoi(colon + 1));
+    assert_int_equal(inet_pton(AF_INET, host, &sa.sin_addr), 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    while (got + 1 < len) {
+        struct pollfd p = {fd, POLLIN, 0};
+        ssize_t n;
+        if (poll(&p, 1, timeout_ms) <= 0)
+            break;
+        n = read(fd, out + got, len - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    out[got] = '\0';
+    close(fd);
+    return got;
 }

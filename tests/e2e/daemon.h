@@ -69,4 +69,11 @@ bool wait_until(double timeout_s, bool (*done)(void *ctx), void *ctx);
 /* The daemon's stderr so far (malloc'd). */
 char *daemon_log(const struct daemon *d);
 
+/* Sends text as is over TCP to addr ("HOST:PORT") and reads the answer until the daemon closes
+ * the connection or timeout_ms pass, into out (size len, terminated). Returns the bytes read. */
+size_t raw_request(const char *addr, const char *text, char *out, size_t len, int timeout_ms);
+
+/* Kills every daemon a failed test left running and removes its directory: a cmocka teardown. */
+int daemon_cleanup_all(void **state);
+
 #endif

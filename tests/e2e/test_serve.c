@@ -685,6 +685,89 @@ static void bad_requests_get_json_errors(void **state)
     assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
+static void refusals_come_before_the_body(void **state)
+{
+    static const char *const wide[] = {"--listen=0.0.0.0:0", NULL};
+    static const char big_post[] = "POST /api/v1/gpu/health/0/reset HTTP/1.1\r\nHost: x\r\n"
+                                   "Content-Length: 1000000\r\n\r\n";
+    char out[4096];
+    struct daemon d;
+    struct response r;
+
+    (void)state;
+    daemon_start(&d, "gpu8-mixed", health_config, wide);
+    /* The headers alone get the answer: no token, no admin, no route. Nothing is buffered. */
+    raw_request(d.listen[2], big_post, out, sizeof(out), 3000);
+    assert_true(strncmp(out, "HTTP/1.1 401", 12) == 0);
+    raw_request(d.tcp, big_post, out, sizeof(out), 3000);
+    assert_true(strncmp(out, "HTTP/1.1 403", 12) == 0);
+    raw_request(d.tcp, "PUT /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n", out,
+                sizeof(out), 3000);
+    assert_true(strncmp(out, "HTTP/1.1 404", 12) == 0);
+    /* A body on a route that takes none is read and dropped. */
+    daemon_request(&d, false, "GET", "/api/v2/resources/gpu", "ignored", NULL, &r);
+    assert_int_equal(r.status, 200);
+    response_release(&r);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
+}
+
+static void unknown_and_repeated_parameters_are_refused(void **state)
+{
+    static const char *const paths[] = {"/health?x=1", "/api/v1/gpu/status?verbose",
+                                        "/api/v1/gpu/health?all=1", "/api/v2/resources/gpu?a=b",
+                                        "/metrics?format=json"};
+    struct daemon d;
+
+    (void)state;
+    daemon_start(&d, "gpu8-mixed", NULL, NULL);
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        expect_error(&d, false, "GET", paths[i], NULL, NULL, 400, "bad_request",
+                     "takes no parameters");
+    expect_error(&d, false, "GET", "/api/v1/gpu/nodes?gpu_type=V100&gpu_type=T4", NULL, NULL, 400,
+                 "bad_request", "'gpu_type' is given twice");
+    expect_error(&d, false, "GET", "/api/v1/gpu/nodes?min_memory_gb=0x10", NULL, NULL, 400,
+                 "bad_request", "min_memory_gb");
+    assert_int_equal(daemon_stop(&d, NULL), 0);
+}
+
+static void events_keep_coming_while_another_gpu_is_lost(void **state)
+{
+    struct injection lost = {3, NULL, 0}, xid = {1, "xid", 79};
+    struct daemon d;
+
+    (void)state;
+    daemon_start(&d, "gpu8-mixed", health_config, NULL);
+    json_decref(inject(&d, lose, &lost, 2, "unhealthy", "lost")); /* the V100 */
+    usleep(1500 * 1000); /* the event thread meets the lost GPU and makes its set again */
+    json_decref(inject(&d, add_event, &xid, 0, "unhealthy", "xid:79"));
+    assert_int_equal(daemon_stop(&d, NULL), 0);
+}
+
+static void hang(json_t *fixture, void *ctx)
+{
+    (void)ctx;
+    json_object_set_new(fixture_device(fixture, 1), "delay_ms",
+                        json_pack("{s:i}", "nvmlDeviceGetPowerUsage", 8000));
+}
+
+static void sigterm_does_not_wait_for_a_hung_driver(void **state)
+{
+    struct daemon d;
+    struct response r;
+    double took;
+
+    (void)state;
+    daemon_start(&d, "gpu8-mixed", NULL, NULL);
+    daemon_edit_fixture(&d, hang, NULL);
+    usleep(2000 * 1000); /* the sampler is now inside the 8 s call */
+    daemon_request(&d, false, "GET", "/api/v2/resources/gpu", NULL, NULL, &r);
+    assert_int_equal(r.status, 200); /* requests do not wait for it */
+    response_release(&r);
+    assert_int_equal(daemon_stop(&d, &took), 0);
+    if (took > 1.0)
+        fail_msg("gpuctl serve took %.2f s to stop with a hung driver call", took);
+}
+
 /* ---- configuration and operations ---- */
 
 static void refused(const char *config, const char *want)
@@ -740,21 +823,26 @@ static void sigterm_stops_within_a_second(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(health_says_what_guide_000_says),
-        cmocka_unit_test(status_has_guide_001s_shape),
-        cmocka_unit_test(nodes_filter_by_type_and_memory),
-        cmocka_unit_test(resources_have_guide_003s_shape),
-        cmocka_unit_test(monitoring_gives_latest_and_window),
-        cmocka_unit_test(metrics_pass_promtool),
-        cmocka_unit_test(xid_79_makes_the_gpu_unhealthy_until_the_hold_passes),
-        cmocka_unit_test(application_xids_are_not_counted),
-        cmocka_unit_test(memory_faults_and_lost_gpus_are_unhealthy),
-        cmocka_unit_test(an_admin_can_reset_health_and_others_cannot),
-        cmocka_unit_test(sse_delivers_a_change_within_two_intervals),
-        cmocka_unit_test(non_loopback_listeners_need_a_token),
-        cmocka_unit_test(bad_requests_get_json_errors),
-        cmocka_unit_test(bad_configs_are_refused_with_key_and_line),
-        cmocka_unit_test(sigterm_stops_within_a_second),
+        cmocka_unit_test_teardown(health_says_what_guide_000_says, daemon_cleanup_all),
+        cmocka_unit_test_teardown(status_has_guide_001s_shape, daemon_cleanup_all),
+        cmocka_unit_test_teardown(nodes_filter_by_type_and_memory, daemon_cleanup_all),
+        cmocka_unit_test_teardown(resources_have_guide_003s_shape, daemon_cleanup_all),
+        cmocka_unit_test_teardown(monitoring_gives_latest_and_window, daemon_cleanup_all),
+        cmocka_unit_test_teardown(metrics_pass_promtool, daemon_cleanup_all),
+        cmocka_unit_test_teardown(xid_79_makes_the_gpu_unhealthy_until_the_hold_passes,
+                                  daemon_cleanup_all),
+        cmocka_unit_test_teardown(application_xids_are_not_counted, daemon_cleanup_all),
+        cmocka_unit_test_teardown(memory_faults_and_lost_gpus_are_unhealthy, daemon_cleanup_all),
+        cmocka_unit_test_teardown(an_admin_can_reset_health_and_others_cannot, daemon_cleanup_all),
+        cmocka_unit_test_teardown(sse_delivers_a_change_within_two_intervals, daemon_cleanup_all),
+        cmocka_unit_test_teardown(non_loopback_listeners_need_a_token, daemon_cleanup_all),
+        cmocka_unit_test_teardown(bad_requests_get_json_errors, daemon_cleanup_all),
+        cmocka_unit_test_teardown(bad_configs_are_refused_with_key_and_line, daemon_cleanup_all),
+        cmocka_unit_test_teardown(sigterm_stops_within_a_second, daemon_cleanup_all),
+        cmocka_unit_test_teardown(refusals_come_before_the_body, daemon_cleanup_all),
+        cmocka_unit_test_teardown(unknown_and_repeated_parameters_are_refused, daemon_cleanup_all),
+        cmocka_unit_test_teardown(events_keep_coming_while_another_gpu_is_lost, daemon_cleanup_all),
+        cmocka_unit_test_teardown(sigterm_does_not_wait_for_a_hung_driver, daemon_cleanup_all),
     };
 
     curl_global_init(CURL_GLOBAL_ALL);

@@ -176,7 +176,29 @@ static void mistakes_name_line_key_and_what_is_allowed(void **state)
             ":3: listen: '127.0.0.1' is not an address to listen on; use HOST:PORT");
     refused("listen: unix:run/gpuctl.sock\n", "listen: 'run/gpuctl.sock': a unix socket path "
                                               "must be absolute");
-    refused("state_dir: \"\"\n", "state_dir must be a text of 1 to 511 characters");
+    refused("state_dir: \"\"\n", "state_dir must be an absolute path");
+    refused("state_dir: var/lib\n", ":1: state_dir must be an absolute path");
+    refused("state_dir: ~\n", ":1: state_dir must be an absolute path (under 512 characters), "
+                              "got 'nothing'");
+    refused("default_gpu_resource_name:\n", "default_gpu_resource_name must be a text");
+    refused("resource_change_threshold: 0x1p-4\n", "resource_change_threshold must be a number");
+    refused("health:\n  slowdown_events: 300\n", "slowdown_events must be a whole number from 1 "
+                                                 "to 256");
+    refused("monitor_update_interval: 50ms\nhistory: 1d\n",
+            "history (86400s) over monitor_update_interval (0.05s) is 1728000 samples per GPU");
+}
+
+static void keys_given_twice_and_second_documents_are_refused(void **state)
+{
+    (void)state;
+    refused("tokens:\n  - token: 0123456789abcdef\nlog_level: info\ntokens: []\n",
+            ":4: 'tokens' is given twice (first at line 1); give it once");
+    refused("health:\n  recovery_hold: 1m\n  recovery_hold: 2m\n",
+            ":3: 'recovery_hold' is given twice (first at line 2)");
+    refused("gpu_memory_specs:\n  V100: 32\n  V100: 16\n", ":3: 'V100' is given twice");
+    refused("tokens:\n  - token: 0123456789abcdef\n    token: fedcba9876543210\n",
+            ":3: 'token' is given twice");
+    refused("log_level: info\n---\ncolour: blue\n", "more than one YAML document");
 }
 
 static void broken_yaml_is_refused(void **state)
@@ -253,6 +275,7 @@ int main(void)
         cmocka_unit_test(gpuctl_keys_load),
         cmocka_unit_test(empty_file_keeps_defaults),
         cmocka_unit_test(mistakes_name_line_key_and_what_is_allowed),
+        cmocka_unit_test(keys_given_twice_and_second_documents_are_refused),
         cmocka_unit_test(broken_yaml_is_refused),
         cmocka_unit_test(durations_take_units),
         cmocka_unit_test(addresses_parse),

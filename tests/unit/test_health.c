@@ -123,25 +123,40 @@ static void samples_show_ecc_remapping_and_loss(void **state)
     d.valid = 1ull << GPUCTL_M_ECC | 1ull << GPUCTL_M_REMAP;
     health_observe(f->h, 0, &d, T0);
     assert_int_equal(state_at(f, 0, T0), HEALTH_HEALTHY);
-    d.ecc_uncorrected = 2; /* new double-bit errors */
+    d.ecc_uncorrected = 2; /* double-bit errors: they stay until the GPU is reset */
     health_observe(f->h, 0, &d, T0 + S(1));
     assert_int_equal(state_at(f, 0, T0 + S(1)), HEALTH_UNHEALTHY);
     assert_string_equal(f->out[0].conditions[0].key, "ecc");
-    /* the count stays: no new errors, so it clears after the hold */
     health_observe(f->h, 0, &d, T0 + S(400));
-    assert_int_equal(state_at(f, 0, T0 + S(400)), HEALTH_HEALTHY);
-    d.remap_pending = true;
+    assert_int_equal(state_at(f, 0, T0 + S(400)), HEALTH_UNHEALTHY);
+    /* An admin's reset accepts the count; only new errors count again. */
+    assert_int_equal(health_reset(f->h, 0, T0 + S(400)), 0);
     health_observe(f->h, 0, &d, T0 + S(401));
-    assert_int_equal(state_at(f, 0, T0 + S(401)), HEALTH_DEGRADED);
-    d.remap_failed = true;
+    assert_int_equal(state_at(f, 0, T0 + S(401)), HEALTH_HEALTHY);
+    d.ecc_uncorrected = 3;
     health_observe(f->h, 0, &d, T0 + S(402));
     assert_int_equal(state_at(f, 0, T0 + S(402)), HEALTH_UNHEALTHY);
+    /* A GPU reset (or driver reload) clears the volatile count: it recovers after the hold. */
+    d.ecc_uncorrected = 0;
+    health_observe(f->h, 0, &d, T0 + S(403));
+    assert_int_equal(state_at(f, 0, T0 + S(703)), HEALTH_HEALTHY);
+    d.remap_pending = true;
+    health_observe(f->h, 0, &d, T0 + S(704));
+    assert_int_equal(state_at(f, 0, T0 + S(704)), HEALTH_DEGRADED);
+    d.remap_failed = true;
+    health_observe(f->h, 0, &d, T0 + S(705));
+    assert_int_equal(state_at(f, 0, T0 + S(705)), HEALTH_UNHEALTHY);
     /* A lost GPU stays unhealthy while it is lost. */
     d = (struct gpuctl_device){.state = GPUCTL_STATE_LOST};
     health_observe(f->h, 1, &d, T0);
     health_observe(f->h, 1, &d, T0 + S(1000));
     assert_int_equal(state_at(f, 1, T0 + S(1000)), HEALTH_UNHEALTHY);
     assert_string_equal(f->out[1].conditions[0].key, "lost");
+    /* So is one the driver cannot use at all. */
+    d = (struct gpuctl_device){.state = GPUCTL_STATE_ERROR, .state_message = "Unknown Error"};
+    health_observe(f->h, 0, &d, T0 + S(2000));
+    assert_int_equal(state_at(f, 0, T0 + S(2000)), HEALTH_UNHEALTHY);
+    assert_non_null(strstr(f->out[0].conditions[f->out[0].nconditions - 1].what, "Unknown Error"));
 }
 
 static void ecc_present_at_start_counts(void **state)

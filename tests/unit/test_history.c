@@ -182,6 +182,23 @@ static void the_store_keeps_minutes_across_opens(void **state)
     c.n = 0;
     assert_int_equal(store_minutes(s, "GPU-b", 0, collect, &c), 0);
     assert_int_equal(c.rows[0].memory_used_max, 6000000000ull);
+    /* The same minute again (a restart within it) merges. */
+    {
+        struct minute_row again = {.uuid = "GPU-a",
+                                   .minute = 60,
+                                   .samples = 20,
+                                   .has_util = true,
+                                   .util_avg = 80,
+                                   .util_max = 95};
+        struct collected one = {0};
+        assert_int_equal(store_put_minutes(s, &again, 1), 0);
+        assert_int_equal(store_minutes(s, "GPU-a", 60, collect, &one), 0);
+        assert_int_equal(one.rows[0].samples, 80);
+        assert_true(one.rows[0].util_avg == (40.0 * 60 + 80.0 * 20) / 80);
+        assert_int_equal(one.rows[0].util_max, 95);
+        assert_true(one.rows[0].has_temperature); /* kept where the new row had none */
+        assert_true(one.rows[0].temperature_avg == 55.5);
+    }
     assert_int_equal(store_prune(s, 100), 0);
     c.n = 0;
     assert_int_equal(store_minutes(s, "GPU-a", 0, collect, &c), 0);
