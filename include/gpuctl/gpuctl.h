@@ -349,8 +349,7 @@ GPUCTL_EXTERN int gpuctl_wait_event(struct gpuctl *g, unsigned timeout_ms, struc
 
 /*
  * The device a program should use when it does not care which, and at what precision: the best
- * usable GPU
- as gpuctl_select() ranks them, else the CPU. Sets *out (never NULL: the CPU is
+ * usable GPU as gpuctl_select() ranks them, else the CPU. Sets *out (never NULL: the CPU is
  * always there) and fills *advice (may be NULL).
  */
 GPUCTL_EXTERN void gpuctl_recommend(const struct gpuctl *g, const struct gpuctl_device **out,

@@ -104,7 +104,6 @@ void feed_poke(struct feed *f)
 }
 
 bool feed_pending(struct feed_sub *sub)
-
 {
     bool pending;
 
@@ -130,7 +129,6 @@ bool feed_wait(struct feed *f, uint64_t *seen, unsigned timeout_ms)
 }
 
 struct feed_sub *feed_subscribe(struct feed *f)
-
 {
     struct feed_sub *s = calloc(1, sizeof(*s));
 

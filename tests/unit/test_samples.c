@@ -565,7 +565,6 @@ int main(void)
         cmocka_unit_test(a_reused_pid_is_a_new_process),
         cmocka_unit_test(amd_power_by_its_cap),
         cmocka_unit_test(intel_out_of_range_values_read_as_null),
-
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
