@@ -9,10 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifdef GPUCTL_WITH_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
 #include "api/events.h"
 #include "api/identity.h"
 #include "api/render.h"
@@ -24,6 +20,7 @@
 #include "util/banned.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/notify.h"
 #include "util/str.h"
 
 static const char usage[] =
@@ -260,7 +257,7 @@ static void wait_for_signal(const sigset_t *set)
     log_info("%s: stopping", strsignal(sig));
 }
 
-int cmd_serve(struct cli *c, int argc, char **argv)
+int cmd_serve_daemon(struct cli *c, int argc, char **argv)
 {
     struct daemon *d = calloc(1, sizeof(*d));
     sigset_t set;
@@ -285,14 +282,10 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     rc = start(c, d);
     if (rc == CLI_OK) {
-#ifdef GPUCTL_WITH_SYSTEMD
-        sd_notify(0, "READY=1");
-#endif
+        notify_service_manager("READY=1"); /* systemd's Type=notify */
         log_info("gpuctl %s serving %zu GPUs", gpuctl_version(), gpuctl_gpu_count(d->g));
         wait_for_signal(&set);
-#ifdef GPUCTL_WITH_SYSTEMD
-        sd_notify(0, "STOPPING=1");
-#endif
+        notify_service_manager("STOPPING=1");
     }
     stop(d);
 out:

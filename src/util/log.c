@@ -45,6 +45,16 @@ static int level_now(void)
     return (int)parsed;
 }
 
+enum log_level log_get_level(void)
+{
+    return (enum log_level)level_now();
+}
+
+const char *log_level_name(enum log_level level)
+{
+    return (unsigned)level < 4 ? level_names[level] : "warn";
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     char line[1024];

@@ -11,6 +11,10 @@ void log_set_level(enum log_level level);
 /* Parses "error", "warn", "info", "debug". Returns 0 or -1 for an unknown name. */
 int log_level_parse(const char *name, enum log_level *out);
 
+/* The level in force, and its name as log_level_parse() reads it. */
+enum log_level log_get_level(void);
+const char *log_level_name(enum log_level level);
+
 /* Writes "gpuctl: <level>: <message>" to stderr when level is at or above the current level;
  * a message longer than 1 KiB is cut. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,9 @@ trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
 [ -f "$prefix/lib/systemd/system/gpuctl.service" ] || { echo "no gpuctl.service installed" >&2; exit 1; }
 grep -q '^ExecStart=.*/gpuctl serve$' "$prefix/lib/systemd/system/gpuctl.service"
+# gpuctl finds its helper gpuctl-serve in <prefix>/libexec/gpuctl.
+[ -x "$prefix/libexec/gpuctl/gpuctl-serve" ] || { echo "no libexec/gpuctl/gpuctl-serve" >&2; exit 1; }
+"$prefix/bin/gpuctl" serve --help | grep -q '^usage: gpuctl serve'
 pc=$(find "$prefix" -name gpuctl.pc)
 [ -n "$pc" ] || { echo "no gpuctl.pc installed" >&2; exit 1; }
 export PKG_CONFIG_PATH=$(dirname "$pc")

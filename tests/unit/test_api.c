@@ -3,14 +3,19 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "api/http.h"
 #include "api/metrics.h"
 #include "api/render.h"
+#include "util/notify.h"
 
 static void routes_match_whole_segments(void **state)
 {
@@ -140,6 +145,32 @@ static void metrics_escape_labels_and_leave_out_the_unknown(void **state)
     snapshot_unref(s);
 }
 
+static void readiness_reaches_the_service_manager(void **state)
+{
+    char dir[] = "/tmp/gpuctl-notify-XXXXXX", path[64], got[64] = "";
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd;
+
+    (void)state;
+    unsetenv("NOTIFY_SOCKET");
+    assert_int_equal(notify_service_manager("READY=1"), 1); /* not run by systemd */
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/notify", dir);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    setenv("NOTIFY_SOCKET", path, 1);
+    assert_int_equal(notify_service_manager("READY=1"), 0);
+    assert_int_equal(recv(fd, got, sizeof(got) - 1, 0), 7);
+    assert_string_equal(got, "READY=1");
+    setenv("NOTIFY_SOCKET", "relative/path", 1);
+    assert_int_equal(notify_service_manager("READY=1"), -1);
+    unsetenv("NOTIFY_SOCKET");
+    close(fd);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +180,7 @@ int main(void)
         cmocka_unit_test(gpu_types_come_from_the_specs),
         cmocka_unit_test(errors_have_one_shape),
         cmocka_unit_test(metrics_escape_labels_and_leave_out_the_unknown),
+        cmocka_unit_test(readiness_reaches_the_service_manager),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
