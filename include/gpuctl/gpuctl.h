@@ -28,7 +28,8 @@ extern "C" {
     XX(ENOENT, -4, "not found")                                                                    \
     XX(EIO, -5, "input/output error")                                                              \
     XX(ENOLIB, -6, "library not available")                                                        \
-    XX(ERANGE, -7, "value out of range")
+    XX(ERANGE, -7, "value out of range")                                                           \
+    XX(EPERM, -8, "permission denied")
 
 enum gpuctl_err {
 #define GPUCTL_ERR_ENUM(name, value, msg) GPUCTL_##name = (value),

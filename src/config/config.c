@@ -389,6 +389,39 @@ static int parse_health(struct ctx *c, const struct key_rule *k, yaml_node_t *v)
                          v);
 }
 
+static int parse_policy(struct ctx *c, const struct key_rule *k, yaml_node_t *v)
+{
+    const char *s = scalar(v);
+    bool *pack = (bool *)((char *)c->base + k->offset);
+
+    if (s && strcmp(s, "spread") == 0)
+        *pack = false;
+    else if (s && strcmp(s, "pack") == 0)
+        *pack = true;
+    else
+        return fail(c, v,
+                    "%s must be spread (the least loaded GPU first) or pack (partly used "
+                    "GPUs first), got '%s'",
+                    k->name, shown(v));
+    return 0;
+}
+
+#define SC(field) offsetof(struct sched_config, field), sizeof(((struct sched_config *)0)->field)
+
+static const struct key_rule scheduler_keys[] = {
+    {"policy", parse_policy, SC(pack), 0, 0},
+    {"cancel_grace", parse_seconds, SC(cancel_grace), 0, 3600},
+};
+
+static int parse_scheduler(struct ctx *c, const struct key_rule *k, yaml_node_t *v)
+{
+    struct ctx sub = *c;
+
+    sub.base = &((struct config *)c->base)->scheduler;
+    return parse_mapping(&sub, scheduler_keys, sizeof(scheduler_keys) / sizeof(scheduler_keys[0]),
+                         k->name, v);
+}
+
 static const struct key_rule top_keys[] = {
     {"gpu_resource", parse_resources, 0, 0, 0, 0},
     {"default_gpu_resource_name", parse_string, CF(default_gpu_resource_name), 0, 0},
@@ -402,6 +435,7 @@ static const struct key_rule top_keys[] = {
     {"admin_group", parse_string, CF(admin_group), 0, 0},
     {"history", parse_seconds, CF(history), 1, 86400},
     {"health", parse_health, 0, 0, 0, 0},
+    {"scheduler", parse_scheduler, 0, 0, 0, 0},
 };
 
 /* Walks a mapping against a key table; an unknown key lists the known ones. */
@@ -468,6 +502,7 @@ void config_defaults(struct config *c)
     c->log_level = LOG_INFO;
     c->history = 3600;
     c->health = (struct health_config){unhealthy, degraded, ignored, 300, 6, 600};
+    c->scheduler = (struct sched_config){false, 10};
 }
 
 /* What only the whole file can say: one document, and a history ring of bounded size. */

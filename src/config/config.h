@@ -34,6 +34,11 @@ struct health_config {
     double slowdown_window;   /* ... within this many seconds */
 };
 
+struct sched_config {
+    bool pack;           /* policy: pack (true) or spread (false, the default) */
+    double cancel_grace; /* seconds between a cancel's SIGTERM and its SIGKILL */
+};
+
 struct config {
     /* guide 001 */
     size_t n_resources;
@@ -59,6 +64,7 @@ struct config {
     char admin_group[64]; /* members may act on all work and reset health; root always may */
     double history;       /* seconds of samples kept in memory */
     struct health_config health;
+    struct sched_config scheduler;
 };
 
 /* Fills c with the defaults: a 1 s interval, 1 h of history, guide 001's memory specs, the

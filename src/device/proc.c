@@ -42,9 +42,9 @@ bool proc_stat_parse(const char *text, struct proc_stat *out)
     /* state, then ppid pgrp session tty_nr tpgid, flags, minflt cminflt majflt cmajflt utime
      * stime, cutime cstime priority nice num_threads itrealvalue, starttime (proc(5)) */
     if (!p || sscanf(p + 1,
-                     " %c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d "
+                     " %c %d %d %d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d "
                      "%llu",
-                     &out->state, &out->flags, &start) != 3)
+                     &out->state, &out->ppid, &out->pgrp, &out->session, &out->flags, &start) != 6)
         return false;
     out->start = start;
     return true;

@@ -9,10 +9,11 @@
 
 /* What /proc/PID/stat says of a process that gpuctl needs. */
 struct proc_stat {
-    char state;          /* 'R', 'S', 'Z' ... (field 3) */
-    unsigned long flags; /* PF_* bits (field 9) */
-    uint64_t start;      /* clock ticks after boot (field 22): with the PID, names the process,
-                            since a PID is reused once its process is gone */
+    char state;              /* 'R', 'S', 'Z' ... (field 3) */
+    int ppid, pgrp, session; /* fields 4, 5, 6 */
+    unsigned long flags;     /* PF_* bits (field 9) */
+    uint64_t start;          /* clock ticks after boot (field 22): with the PID, names the process,
+                                since a PID is reused once its process is gone */
 };
 
 /* A kernel thread (include/linux/sched.h). */

@@ -1,5 +1,6 @@
 /* store.c: the daemon's durable state in SQLite. */
 #include "store/store.h"
+#include "store/store_db.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -14,13 +15,6 @@
 #include "util/log.h"
 #include "util/str.h"
 
-/* Two connections: the sampler writes on db; requests read on ro, which sees only committed
- * rows and keeps their errors apart. SQLite serializes the use of each. */
-struct store {
-    sqlite3 *db;
-    sqlite3 *ro;
-};
-
 /* Each step brings the schema from version i to i + 1; a new table is one more step. */
 static const char *const migrations[] = {
     "CREATE TABLE samples_1m ("
@@ -28,6 +22,24 @@ static const char *const migrations[] = {
     " util_avg REAL, util_max INTEGER, memory_used_avg REAL, memory_used_max INTEGER,"
     " temperature_avg REAL, temperature_max INTEGER, power_avg_w REAL, power_max_w REAL,"
     " PRIMARY KEY (uuid, minute)) WITHOUT ROWID;",
+    /* 2: the scheduler's ledger (ledger.c) */
+    "CREATE TABLE allocations ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, task_id INTEGER, uid INTEGER NOT NULL,"
+    " owner TEXT NOT NULL, pid INTEGER NOT NULL, pid_start INTEGER NOT NULL,"
+    " state TEXT NOT NULL, request TEXT NOT NULL, on_cpu INTEGER NOT NULL,"
+    " devices TEXT NOT NULL, created INTEGER NOT NULL, started INTEGER, ended INTEGER,"
+    " reason TEXT);"
+    "CREATE INDEX allocations_open ON allocations (state) WHERE state IN ('queued', 'active');"
+    "CREATE TABLE tasks ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, alloc_id INTEGER, uid INTEGER NOT NULL,"
+    " gid INTEGER NOT NULL, owner TEXT NOT NULL, kind TEXT NOT NULL, argv TEXT NOT NULL,"
+    " env TEXT NOT NULL, cwd TEXT NOT NULL, state TEXT NOT NULL, exit_status INTEGER,"
+    " signal INTEGER, message TEXT, stdout_path TEXT, stderr_path TEXT, pid INTEGER,"
+    " pid_start INTEGER, cancel_requested INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " started INTEGER, ended INTEGER);"
+    "CREATE INDEX tasks_open ON tasks (state) WHERE state IN ('queued', 'running');"
+    "CREATE TABLE limits (uuid TEXT NOT NULL, kind TEXT NOT NULL, max INTEGER NOT NULL,"
+    " PRIMARY KEY (uuid, kind)) WITHOUT ROWID;",
 };
 
 /* Creates dir and its parents. */
@@ -108,6 +120,14 @@ int store_open(const char *dir, struct store **out, char *msg, size_t msg_len)
         goto fail;
     }
     sqlite3_busy_timeout(s->ro, 1000);
+    if (sqlite3_open_v2(path, &s->lg, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(s->lg, "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(msg, msg_len, "cannot open %s for the ledger: %s", path,
+                 s->lg ? sqlite3_errmsg(s->lg) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->lg, 5000);
     *out = s;
     return 0;
 fail:
@@ -119,6 +139,9 @@ void store_close(struct store *s)
 {
     if (!s)
         return;
+    sqlite3_finalize(s->put_alloc);
+    sqlite3_finalize(s->put_task);
+    sqlite3_close(s->lg);
     sqlite3_close(s->ro);
     sqlite3_close(s->db);
     free(s);

@@ -86,3 +86,29 @@ bool str_decimal(const char *s, double *out)
     *out = strtod(s, &end);
     return errno == 0 && end == p && isfinite(*out);
 }
+
+/* Whether model matches text from position t on, skipping spaces and dashes in text, and ends
+ * where a name's token ends. */
+static bool model_at(const char *model, const char *t)
+{
+    for (const char *m = model; *m; m++) {
+        while (*t == ' ' || *t == '-')
+            t++;
+        if (tolower((unsigned char)*m) != tolower((unsigned char)*t))
+            return false;
+        t++;
+    }
+    return !isalnum((unsigned char)*t);
+}
+
+bool str_model_in(const char *model, const char *text)
+{
+    if (!*model)
+        return false;
+    for (const char *t = text; *t; t++) {
+        bool token_start = t == text || t[-1] == ' ' || t[-1] == '-' || t[-1] == '_';
+        if (token_start && model_at(model, t))
+            return true;
+    }
+    return false;
+}

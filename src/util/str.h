@@ -25,4 +25,8 @@ bool str_starts_with(const char *s, const char *prefix);
  * infinities or NaNs. Returns whether all of s was one, with the value in *out. */
 bool str_decimal(const char *s, double *out);
 
+/* Whether text names the GPU model `model`, ignoring case, spaces and dashes inside the model:
+ * "RTX3090" is in "NVIDIA GeForce RTX 3090", "A40" is not in "NVIDIA RTX A4000". */
+bool str_model_in(const char *model, const char *text);
+
 #endif

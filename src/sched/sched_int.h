@@ -1,0 +1,103 @@
+/* sched_int.h: the scheduler's state, shared by sched.c (requests), sched_pass.c (the views of
+ * the GPUs and the queue pass) and sched_tasks.c (running tasks). Not for other modules. */
+#ifndef GPUCTL_SCHED_SCHED_INT_H
+#define GPUCTL_SCHED_SCHED_INT_H
+
+#include <pthread.h>
+
+#include "monitor/snapshot.h"
+#include "sched/policy.h"
+#include "sched/sched.h"
+
+/* A task the scheduler watches. */
+struct task_run {
+    struct task t;
+    bool adopted;    /* started by an earlier daemon: not our child, watched by its start time */
+    int64_t kill_at; /* after a cancel's SIGTERM: when SIGKILL follows (unix ms); 0 for none */
+};
+
+/* The GPUs as the last pass left them: the sample, the ledger's promises, the queue's holds. */
+struct sched_view {
+    struct snapshot *snap; /* referenced */
+    size_t n;              /* GPUs */
+    struct gpu_view v[SCHED_MAX_GPUS];
+};
+
+struct sched {
+    struct sched_options o;
+    pthread_mutex_t lock; /* guards everything below; taken before the monitor's */
+    pthread_cond_t wake;  /* the thread's: a change to act on */
+    pthread_t thread;
+    bool thread_started, stopping;
+
+    struct allocation **open; /* queued and active allocations, by id */
+    size_t nopen, capopen;
+    struct task_run **tasks; /* queued and running tasks, by id */
+    size_t ntasks, captasks;
+
+    unsigned limit[SCHED_MAX_GPUS][KIND_COUNT];
+    uint64_t unknown[SCHED_MAX_GPUS]; /* memory of processes the ledger does not know */
+    uint64_t unknown_seq;             /* the snapshot it was counted from */
+    struct sched_view view;           /* after the last pass */
+};
+
+/* Writes a message to msg (size len) and returns code: for refusals. */
+int sched_refuse(int code, char *msg, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* sched_pass.c */
+
+/* Runs the queue: grants what fits, in order (priority, then age), holding for the first that
+ * does not fit the GPUs it waits for; times out what waited too long. Leaves s->view as the
+ * GPUs stand after it. Returns whether anything changed. */
+bool sched_pass(struct sched *s);
+
+/*
+ * Marks in v (n) the GPUs request r may use (v[i].allowed) and whether it asks for the CPU.
+ * Returns 0, or GPUCTL_EINVAL with msg for a device spec or mask that names nothing here, or a
+ * request the allowed GPUs could never satisfy (count, memory, model).
+ */
+int sched_allow(const struct snapshot *snap, const struct sched_request *r, struct gpu_view *v,
+                size_t n, bool *cpu, char *msg, size_t len);
+
+/* Grants a placed allocation the GPUs of p (reserving its memory), or the CPU when p is NULL,
+ * and writes it to the ledger. Returns 0 or GPUCTL_EIO (a is left queued). */
+int sched_grant(struct sched *s, struct allocation *a, const struct placement *p);
+
+/* The environment of active allocation a. NULL when out of memory. */
+json_t *sched_env(struct sched *s, const struct allocation *a);
+
+/* Removes open allocation a from the lists (the caller frees it). */
+void sched_forget(struct sched *s, struct allocation *a);
+
+/* Ends allocation a: released or failed with reason, written to the ledger, forgotten, freed. */
+void sched_end(struct sched *s, struct allocation *a, enum alloc_state st, const char *reason);
+
+/* Start time of pid from procfs (0 when it is not running). */
+uint64_t sched_pid_start(const struct sched *s, int pid);
+
+/* sched.c: sched_allocate() with the lock held (for sched_submit). */
+int sched_allocate_locked(struct sched *s, const struct sched_request *r,
+                          const struct sched_caller *c, int64_t task_id, struct sched_answer *ans,
+                          char *msg, size_t len);
+
+/* The open allocation id, or NULL. */
+struct allocation *sched_find_open(struct sched *s, int64_t id);
+
+/* Whether caller c may act on what uid (or, for a token's user, owner) owns. */
+bool sched_may_act(const struct sched_caller *c, int uid, const char *owner);
+
+/* sched_tasks.c */
+
+/* Takes the tasks the ledger has open, at start: running ones are adopted if alive, else
+ * failed ("lost while the daemon was down") with their allocations released. */
+int sched_tasks_recover(struct sched *s);
+
+/* Frees the tasks still watched (at close). */
+void sched_tasks_free(struct sched *s);
+
+/* The task thread's work once per tick: reap children, start tasks whose allocation is active,
+ * end cancelled ones, check adopted ones. Called with the lock held. */
+void sched_tasks_tick(struct sched *s);
+
+#endif
