@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "monitor/monitor.h"
+#include "sched/sched.h"
 #include "util/buf.h"
 
 struct MHD_Connection;
@@ -20,13 +21,15 @@ struct request {
     struct MHD_Connection *conn;
     const struct config *cfg;
     struct monitor *monitor;
+    struct sched *sched;   /* NULL when the daemon schedules nothing */
     struct snapshot *snap; /* the latest, referenced for the request's life */
     const char *method, *path;
-    long index;       /* the {index} in the path; -1 when it has none or it is not a number */
+    long index;       /* the {index} or {id} in the path; -1 when none or not a number */
     const char *body; /* the request body, terminated; NULL without one */
     size_t body_len;
     const char *user; /* who asks: a token's user, a unix peer's name, or "anonymous" */
     bool admin;
+    int uid, gid; /* a unix peer's; -1 otherwise */
 };
 
 struct reply {
@@ -78,8 +81,8 @@ extern const size_t route_count;
 /* The largest request body accepted. */
 #define HTTP_MAX_BODY (1024 * 1024)
 
-/* Matches path against pattern; a {index} segment takes any segment, and its value goes to
- * *index (-1 when it is not a decimal number). */
+/* Matches path against pattern; a {name} segment ({index}, {id}) takes any segment, and its
+ * value goes to *index (-1 when it is not a decimal number). */
 bool route_match(const char *pattern, const char *path, long *index);
 
 #endif

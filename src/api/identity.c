@@ -17,6 +17,7 @@
 struct peer {
     char user[64];
     bool admin;
+    int uid, gid;
 };
 
 /* Whether user (uid, primary group gid) is in group `want`, asking with a growing list. */
@@ -105,6 +106,8 @@ void identity_on_connection(const struct identity_rules *rules, struct MHD_Conne
         free(p);
         return;
     }
+    p->uid = (int)cred.uid;
+    p->gid = (int)cred.gid;
     user_name(cred.uid, p->user, sizeof(p->user));
     p->admin = is_admin(rules, cred.uid, cred.gid, p->user);
     if (!p->user[0])
@@ -124,20 +127,20 @@ static bool same_secret(const char *a, const char *b)
 }
 
 unsigned identity_of(const struct identity_rules *rules, bool loopback, struct MHD_Connection *conn,
-                     const char **user, bool *admin, struct reply *rp)
+                     struct identity *who, struct reply *rp)
 {
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     const struct peer *p = info ? info->socket_context : NULL;
 
-    *user = p ? p->user : "anonymous";
-    *admin = p && p->admin;
+    *who = (struct identity){p ? p->user : "anonymous", p && p->admin, p ? p->uid : -1,
+                             p ? p->gid : -1};
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
         for (size_t i = 0; i < rules->cfg->n_tokens; i++) {
             if (same_secret(auth + 7, rules->cfg->tokens[i].token)) {
-                *user = rules->cfg->tokens[i].user;
-                *admin = rules->cfg->tokens[i].admin;
+                *who = (struct identity){rules->cfg->tokens[i].user, rules->cfg->tokens[i].admin,
+                                         -1, -1};
                 return 0;
             }
         }

@@ -22,13 +22,21 @@ struct identity_rules {
 void identity_on_connection(const struct identity_rules *rules, struct MHD_Connection *conn,
                             void **socket_context, enum MHD_ConnectionNotificationCode code);
 
+/* Who asks: a name for logs and ownership, admin rights, and the unix peer's ids (-1 for a
+ * token's user or a TCP client). */
+struct identity {
+    const char *user;
+    bool admin;
+    int uid, gid;
+};
+
 /*
- * Sets *user and *admin for a request on conn. A bearer token, when given, must be one of the
+ * Fills *who for a request on conn. A bearer token, when given, must be one of the
  * config's, on any listener; a listener that is not loopback demands one. Returns 0, or 401
  * with rp filled.
  */
 unsigned identity_of(const struct identity_rules *rules, bool loopback, struct MHD_Connection *conn,
-                     const char **user, bool *admin, struct reply *rp);
+                     struct identity *who, struct reply *rp);
 
 /* Looks a group up by name into *gid, growing the lookup buffer as large groups need. Returns
  * whether it exists. */

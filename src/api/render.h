@@ -29,10 +29,6 @@ bool render_gpu_usable(const struct snapshot *s, size_t i);
 void render_gpu_type(const struct config *cfg, const struct gpuctl_device *d, char *out,
                      size_t len);
 
-/* Whether text names the GPU model `model`, ignoring case, spaces and dashes inside the model:
- * "RTX3090" is in "NVIDIA GeForce RTX 3090", "A40" is not in "NVIDIA RTX A4000". */
-bool render_model_in(const char *model, const char *text);
-
 /* GET /health. */
 json_t *render_daemon_health(const struct snapshot *s, const struct render_daemon *daemon);
 

@@ -52,32 +52,6 @@ bool render_gpu_usable(const struct snapshot *s, size_t i)
     return s->devs[i].state == GPUCTL_STATE_OK && s->health[i].state != HEALTH_UNHEALTHY;
 }
 
-/* Whether model matches text from position t on, skipping spaces and dashes in text, and ends
- * where a name's token ends. */
-static bool model_at(const char *model, const char *t)
-{
-    for (const char *m = model; *m; m++) {
-        while (*t == ' ' || *t == '-')
-            t++;
-        if (tolower((unsigned char)*m) != tolower((unsigned char)*t))
-            return false;
-        t++;
-    }
-    return !isalnum((unsigned char)*t);
-}
-
-bool render_model_in(const char *model, const char *text)
-{
-    if (!*model)
-        return false;
-    for (const char *t = text; *t; t++) {
-        bool token_start = t == text || t[-1] == ' ' || t[-1] == '-' || t[-1] == '_';
-        if (token_start && model_at(model, t))
-            return true;
-    }
-    return false;
-}
-
 void render_gpu_type(const struct config *cfg, const struct gpuctl_device *d, char *out, size_t len)
 {
     static const char *const vendor_words[] = {"NVIDIA ", "AMD ",   "Intel(R) ",
@@ -87,7 +61,7 @@ void render_gpu_type(const struct config *cfg, const struct gpuctl_device *d, ch
 
     for (size_t i = 0; i < cfg->n_specs; i++) {
         const char *model = cfg->gpu_memory_specs[i].model;
-        if (render_model_in(model, d->name) && (!best || strlen(model) > strlen(best)))
+        if (str_model_in(model, d->name) && (!best || strlen(model) > strlen(best)))
             best = model;
     }
     if (best) {
@@ -235,7 +209,7 @@ static json_t *node_list(const struct snapshot *s, const struct config *cfg,
     for (size_t k = 0; k < models; k++) {
         if (acc[k].available == 0)
             continue;
-        if (f && f->gpu_type && *f->gpu_type && !render_model_in(f->gpu_type, acc[k].type))
+        if (f && f->gpu_type && *f->gpu_type && !str_model_in(f->gpu_type, acc[k].type))
             continue;
         if (f && acc[k].min_memory_gb < f->min_memory_gb)
             continue;

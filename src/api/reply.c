@@ -17,7 +17,7 @@ static const struct {
     unsigned status;
 } err_status[] = {
     {GPUCTL_EINVAL, 400}, {GPUCTL_ENOENT, 404}, {GPUCTL_ERANGE, 404}, {GPUCTL_ENODEV, 409},
-    {GPUCTL_ENOMEM, 503}, {GPUCTL_ENOLIB, 503}, {GPUCTL_EIO, 500},
+    {GPUCTL_ENOMEM, 503}, {GPUCTL_ENOLIB, 503}, {GPUCTL_EIO, 500},    {GPUCTL_EPERM, 403},
 };
 
 /* The machine-readable name of an error status. */

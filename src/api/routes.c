@@ -9,6 +9,7 @@
 #include "api/metrics.h"
 
 #include "api/render.h"
+#include "api/routes_sched.h"
 #include "api/server.h"
 #include "util/banned.h"
 #include "util/duration.h"
@@ -160,6 +161,8 @@ static void get_metrics(struct request *rq, struct reply *rp)
 
 static const char *const node_params[] = {"gpu_type", "min_memory_gb", NULL};
 static const char *const window_params[] = {"window", NULL};
+static const char *const task_params[] = {"all", NULL};
+#define BODY ROUTE_BODY
 
 const struct route routes[] = {
     {"GET", "/health", get_health, 0, NULL},
@@ -171,6 +174,23 @@ const struct route routes[] = {
     {"GET", "/api/v2/resources/gpu", get_resources, ROUTE_CACHE, NULL},
     {"GET", "/api/v1/gpu/events", get_events, 0, NULL},
     {"GET", "/metrics", get_metrics, 0, NULL},
+    /* scheduling (routes_sched.c) */
+    {"POST", "/api/v1/gpu/allocate", post_allocate, BODY, NULL},
+    {"POST", "/api/v1/gpu/validate", post_validate, BODY, NULL},
+    {"POST", "/api/v1/gpu/release", post_release, BODY, NULL},
+    {"POST", "/api/v1/gpu/setup-pytorch", post_setup_pytorch, BODY, NULL},
+    {"POST", "/api/v1/gpu/setup-tensorflow", post_setup_tensorflow, BODY, NULL},
+    {"GET", "/api/v1/gpu/allocations", get_allocations, 0, NULL},
+    {"GET", "/api/v1/gpu/allocations/{id}", get_allocation, 0, NULL},
+    {"DELETE", "/api/v1/gpu/allocations/{id}", delete_allocation, 0, NULL},
+    {"GET", "/api/v2/resources", get_resources_v2, 0, NULL},
+    {"POST", "/api/v2/resources/config", post_resources_config, ROUTE_ADMIN | BODY, NULL},
+    {"GET", "/api/v2/tasks", get_tasks, 0, task_params},
+    {"POST", "/api/v2/tasks", post_tasks, BODY, NULL},
+    {"GET", "/api/v2/tasks/{id}", get_task, 0, NULL},
+    {"POST", "/api/v2/tasks/{id}/cancel", post_task_cancel, 0, NULL},
+    {"POST", "/api/v2/training/start", post_training_start, BODY, NULL},
+    {"POST", "/api/v2/inference/start", post_inference_start, BODY, NULL},
 };
 const size_t route_count = sizeof(routes) / sizeof(routes[0]);
 
@@ -179,7 +199,7 @@ static long segment_index(const char *s, size_t len)
 {
     long v = 0;
 
-    if (len == 0 || len > 6 || (len > 1 && s[0] == '0'))
+    if (len == 0 || len > 15 || (len > 1 && s[0] == '0'))
         return -1;
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
@@ -194,7 +214,7 @@ bool route_match(const char *pattern, const char *path, long *index)
     *index = -1;
     while (*pattern && *path) {
         size_t plen = strcspn(pattern, "/"), len = strcspn(path, "/");
-        if (plen == 7 && strncmp(pattern, "{index}", 7) == 0)
+        if (plen > 2 && pattern[0] == '{' && pattern[plen - 1] == '}')
             *index = segment_index(path, len);
         else if (plen != len || strncmp(pattern, path, len) != 0)
             return false;

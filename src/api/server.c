@@ -22,7 +22,7 @@
 #include "util/log.h"
 #include "util/str.h"
 
-#define MAX_ROUTES       16
+#define MAX_ROUTES       32
 #define CONNECTION_LIMIT 1024
 #define IDLE_TIMEOUT_S   60
 #define DRAIN_MS         500
@@ -40,6 +40,7 @@ struct listener {
 struct server {
     const struct config *cfg;
     struct monitor *monitor;
+    struct sched *sched;
     struct identity_rules rules;
     struct sse_hub *hub;
     struct reply_cache *cache;
@@ -65,8 +66,7 @@ struct server {
 struct pending {
     int route;       /* the route taken; -1 until admitted */
     int count_route; /* the route counted: the path's first pattern, whatever the method */
-    const char *user;
-    bool admin;
+    struct identity who;
     bool too_big;
     struct buf body; /* only for ROUTE_BODY routes */
 };
@@ -263,13 +263,13 @@ static bool admit(struct listener *l, struct MHD_Connection *conn, const char *m
     const struct route *route;
 
     p->count_route = pattern_of(url);
-    if (identity_of(&l->srv->rules, l->sock.loopback, conn, &p->user, &p->admin, rp) != 0)
+    if (identity_of(&l->srv->rules, l->sock.loopback, conn, &p->who, rp) != 0)
         return false;
     p->route = find_route(url, method, rp, allow, len);
     if (p->route < 0)
         return false;
     route = &routes[p->route];
-    if ((route->flags & ROUTE_ADMIN) && !p->admin) {
+    if ((route->flags & ROUTE_ADMIN) && !p->who.admin) {
         reply_error(rp, 403,
                     "%s %s is for admins: root or the admin_group on the unix socket, or an "
                     "admin token",
@@ -294,8 +294,11 @@ static enum MHD_Result answer(struct server *s, struct MHD_Connection *conn, con
                          .monitor = s->monitor,
                          .method = method,
                          .path = url,
-                         .user = p->user,
-                         .admin = p->admin};
+                         .sched = s->sched,
+                         .user = p->who.user,
+                         .admin = p->who.admin,
+                         .uid = p->who.uid,
+                         .gid = p->who.gid};
     struct reply rp = {.status = 200};
     bool cacheable = (route->flags & ROUTE_CACHE) && !request_has_args(&rq);
     uint64_t seq;
@@ -304,7 +307,7 @@ static enum MHD_Result answer(struct server *s, struct MHD_Connection *conn, con
     route_match(route->pattern, url, &rq.index);
     rq.snap = monitor_snapshot(s->monitor);
     seq = rq.snap->seq;
-    log_debug("%s %s %s", p->user, method, url);
+    log_debug("%s %s %s", p->who.user, method, url);
     if (cacheable && reply_cache_queue(s->cache, (size_t)p->route, seq, conn, &status)) {
         count(s, p->route, status);
         snapshot_unref(rq.snap);
@@ -343,7 +346,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&l->srv->in_flight, 1);
         if (admit(l, conn, method, url, p, &rp, allow, sizeof(allow)))
             return MHD_YES;
-        log_debug("%s %s %s -> %u", p->user ? p->user : "?", method, url, rp.status);
+        log_debug("%s %s %s -> %u", p->who.user ? p->who.user : "?", method, url, rp.status);
         return send_reply(l->srv, conn, p->count_route, &rp, allow, 0);
     }
     if (*upload_size) {
@@ -431,6 +434,7 @@ static struct server *server_alloc(const struct server_options *o)
         return NULL;
     s->cfg = o->cfg;
     s->monitor = o->monitor;
+    s->sched = o->sched;
     s->rules = (struct identity_rules){o->cfg, o->has_admin_gid, o->admin_gid};
     s->started_ms = clock_wall_ms();
     pthread_mutex_init(&s->gpu_metrics.lock, NULL);

@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "monitor/feed.h"
 #include "monitor/monitor.h"
+#include "sched/sched.h"
 #include "util/buf.h"
 
 struct server;
@@ -22,7 +23,8 @@ struct server;
 struct server_options {
     const struct config *cfg; /* listen addresses, tokens, admin group */
     struct monitor *monitor;
-    struct feed *feed; /* the monitor's changes, for /api/v1/gpu/events */
+    struct sched *sched; /* NULL: the scheduling routes answer 503 */
+    struct feed *feed;   /* the monitor's changes, for /api/v1/gpu/events */
     bool has_admin_gid;
     gid_t admin_gid;  /* members of this group are admins on the unix socket */
     unsigned threads; /* per listener; 0 picks the number of CPUs (at most 4) */

@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "monitor/monitor.h"
+#include "sched/sched.h"
 #include "store/store.h"
 #include "util/banned.h"
 #include "util/clock.h"
@@ -53,6 +54,7 @@ struct daemon {
     struct feed *feed;
     struct events_ctx events;
     struct monitor *monitor;
+    struct sched *sched;
     struct server *server;
     char serve_json[600];
 };
@@ -202,20 +204,40 @@ static int start_monitor(struct cli *c, struct daemon *d)
     return CLI_OK;
 }
 
+static int start_sched(struct cli *c, struct daemon *d)
+{
+    const char *procfs = c->open.procfs_root ? c->open.procfs_root : getenv("GPUCTL_PROCFS_ROOT");
+    struct sched_options o = {&d->cfg,
+                              d->store,
+                              d->monitor,
+                              procfs && *procfs ? procfs : "/proc",
+                              d->cfg.state_dir,
+                              d->cfg.scheduler.pack ? SCHED_PACK : SCHED_SPREAD,
+                              (unsigned)(d->cfg.scheduler.cancel_grace * 1000.0)};
+    char msg[512];
+    int rc = sched_open(&o, &d->sched, msg, sizeof(msg));
+
+    if (rc)
+        return cli_fail(c, CLI_FAILURE, "cannot start the scheduler: %s", msg);
+    return CLI_OK;
+}
+
 static int start(struct cli *c, struct daemon *d)
 {
-    struct server_options so = {&d->cfg, d->monitor, d->feed, d->has_admin_gid, d->admin_gid, 0};
+    struct server_options so = {&d->cfg, NULL, NULL, NULL, d->has_admin_gid, d->admin_gid, 0};
     char msg[1024];
     int rc;
 
     c->open.flags |= GPUCTL_OPEN_NO_MASKS; /* the daemon minds every GPU */
     rc = cli_open(c, &d->g);
-    if (rc != CLI_OK)
-        return rc;
-    rc = start_monitor(c, d);
+    if (rc == CLI_OK)
+        rc = start_monitor(c, d);
+    if (rc == CLI_OK)
+        rc = start_sched(c, d);
     if (rc != CLI_OK)
         return rc;
     so.monitor = d->monitor;
+    so.sched = d->sched;
     so.feed = d->feed;
     rc = server_start(&so, &d->server, msg, sizeof(msg));
     if (rc)
@@ -229,6 +251,7 @@ static int start(struct cli *c, struct daemon *d)
 static void stop(struct daemon *d)
 {
     server_stop(d->server);
+    sched_close(d->sched); /* tasks keep running: the next daemon adopts them */
     if (!monitor_stop(d->monitor, STOP_MS)) {
         if (d->serve_json[0])
             unlink(d->serve_json);
