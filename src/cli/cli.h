@@ -61,14 +61,24 @@ int cli_open(const struct cli *c, struct gpuctl **g);
 
 int cmd_info(struct cli *c, int argc, char **argv);
 int cmd_select(struct cli *c, int argc, char **argv);
-int cmd_serve(struct cli *c, int argc, char **argv); /* runs the helper gpuctl-serve */
+int cmd_serve(struct cli *c, int argc, char **argv);  /* runs the helper gpuctl-serve */
+int cmd_client(struct cli *c, int argc, char **argv); /* runs gpuctl-client (run, submit ...) */
+int cmd_env(struct cli *c, int argc, char **argv);
+
+/* gpuctl-client's commands (cmd_run.c, cmd_jobs.c): clients of the daemon. */
+int cmd_run(struct cli *c, int argc, char **argv);
+int cmd_submit(struct cli *c, int argc, char **argv);
+int cmd_ps(struct cli *c, int argc, char **argv);
+int cmd_logs(struct cli *c, int argc, char **argv);
+int cmd_cancel(struct cli *c, int argc, char **argv);
+int cmd_limits(struct cli *c, int argc, char **argv);
 
 /* gpuctl-serve's command: the daemon itself (cmd_serve.c). */
 int cmd_serve_daemon(struct cli *c, int argc, char **argv);
 
-/* Runs helper `name` (gpuctl-NAME, next to gpuctl or in its libexec directory) in gpuctl's place
- * with argv (argv[0] is replaced), passing the global options in the environment. Returns only
- * when it cannot, with the exit code after saying why. */
+/* Runs helper `name` (next to gpuctl or in its libexec directory) in gpuctl's place with the
+ * command's name and then argv[1..], passing the global options in the environment. Returns
+ * only when it cannot, with the exit code after saying why. */
 int cli_run_helper(struct cli *c, const char *name, int argc, char **argv);
 int cmd_watch(struct cli *c, int argc, char **argv);
 

@@ -57,12 +57,28 @@ int cli_run_helper(struct cli *c, const char *name, int argc, char **argv)
     if (c->log_level_set)
         setenv("GPUCTL_LOG_LEVEL", log_level_name(log_get_level()), 1);
     fflush(stdout);
-    argv[0] = path;
-    execv(path, argv);
+    {
+        /* The helper gets the command's name first: gpuctl-client serves several. */
+        char **args = calloc((size_t)argc + 2, sizeof(*args));
+        if (!args)
+            return cli_fail(c, CLI_FAILURE, "out of memory");
+        args[0] = path;
+        args[1] = (char *)c->command;
+        for (int i = 1; i < argc; i++)
+            args[i + 1] = argv[i];
+        execv(path, args);
+        free(args);
+    }
     return cli_fail(c, CLI_FAILURE, "cannot run %s: %s", path, strerror(errno));
 }
 
 int cmd_serve(struct cli *c, int argc, char **argv)
 {
     return cli_run_helper(c, "gpuctl-serve", argc, argv);
+}
+
+/* The commands that talk to the daemon (libcurl) live in gpuctl-client. */
+int cmd_client(struct cli *c, int argc, char **argv)
+{
+    return cli_run_helper(c, "gpuctl-client", argc, argv);
 }

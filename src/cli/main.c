@@ -16,6 +16,13 @@ static const struct command commands[] = {
     {"info", cmd_info, "list the GPUs and the CPU, and the device and precision to use"},
     {"select", cmd_select, "choose the best GPUs for a job; prints a CUDA_VISIBLE_DEVICES value"},
     {"watch", cmd_watch, "follow utilization, memory, temperature and power; then a verdict"},
+    {"env", cmd_env, "export lines for the best GPUs now, with the framework's settings"},
+    {"run", cmd_client, "wait for GPUs from the daemon and run a command on them"},
+    {"submit", cmd_client, "queue a command with the daemon; it runs detached, logs kept"},
+    {"ps", cmd_client, "the daemon's tasks and held GPUs"},
+    {"logs", cmd_client, "a task's output (-f to follow)"},
+    {"cancel", cmd_client, "cancel tasks, or release GPUs held"},
+    {"limits", cmd_client, "tasks of each kind per GPU: shown, or set (admins)"},
     {"serve", cmd_serve, "run the daemon: REST API, event stream, Prometheus metrics, health"},
 };
 

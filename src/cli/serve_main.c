@@ -11,7 +11,14 @@
 int main(int argc, char **argv)
 {
     struct cli c = {.command = "serve", .usage = ""};
-    int rc = cmd_serve_daemon(&c, argc, argv);
+    int rc;
+
+    if (argc > 1 && strcmp(argv[1], "serve") == 0) { /* gpuctl names the command first */
+        argv[1] = argv[0];
+        argv++;
+        argc--;
+    }
+    rc = cmd_serve_daemon(&c, argc, argv);
 
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "gpuctl serve: cannot write the output: %s\n", strerror(errno));
