@@ -121,6 +121,8 @@ bool policy_fits(const struct gpu_view *g, const struct sched_req *r, char *why,
         size_format(r->memory, want, sizeof(want));
         because(why, len, "%s%s in all, %s wanted", total, want);
     }
+    if (r->fraction > 0 && g->total == 0)
+        because(why, len, "%s%s%s", "its memory size is unknown", "");
     if (!policy_could_fit(g, r))
         return false;
     return fits_now(g, r, why, len);

@@ -90,8 +90,13 @@ static int f_fraction(const json_t *v, struct sched_request *r, char *msg, size_
 
 static int f_kind(const json_t *v, struct sched_request *r, char *msg, size_t len)
 {
-    if (!json_is_string(v) || sched_kind_parse(json_string_value(v), &r->kind) != 0)
-        return BAD("kind must be training, inference or other");
+    if (!json_is_string(v))
+        return BAD("kind must be a text: training, inference or other");
+    if (sched_kind_parse(json_string_value(v), &r->kind) != 0) {
+        snprintf(msg, len, "unknown kind '%s': the kinds are training, inference and other",
+                 json_string_value(v));
+        return GPUCTL_EINVAL;
+    }
     return 0;
 }
 

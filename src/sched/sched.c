@@ -19,8 +19,9 @@
 #include "util/log.h"
 #include "util/str.h"
 
-#define TICK_MS 250
-#define GIB     (1024.0 * 1024.0 * 1024.0)
+#define TICK_MS      250 /* how often the thread looks at holders, the queue's deadlines */
+#define TASK_TICK_MS 50  /* while tasks run: how soon one that ended frees its GPUs */
+#define GIB          (1024.0 * 1024.0 * 1024.0)
 
 int sched_refuse(int code, char *msg, size_t len, const char *fmt, ...)
 {
@@ -41,36 +42,6 @@ void sched_answer_release(struct sched_answer *ans)
 }
 
 /* Adds a to the open allocations (kept in id order: new ones have the highest id). */
-static int keep_open(struct sched *s, struct allocation *a)
-{
-    if (s->nopen == s->capopen) {
-        size_t cap = s->capopen ? s->capopen * 2 : 64;
-        struct allocation **v = realloc(s->open, cap * sizeof(*v));
-        if (!v)
-            return GPUCTL_ENOMEM;
-        s->open = v;
-        s->capopen = cap;
-    }
-    s->open[s->nopen++] = a;
-    return 0;
-}
-
-struct allocation *sched_find_open(struct sched *s, int64_t id)
-{
-    size_t lo = 0, hi = s->nopen;
-
-    while (lo < hi) { /* open is sorted by id */
-        size_t mid = (lo + hi) / 2;
-        if (s->open[mid]->id == id)
-            return s->open[mid];
-        if (s->open[mid]->id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
 /* Copies a into ans, with its environment when active and its place when queued. */
 static void answer(struct sched *s, const struct allocation *a, struct sched_answer *ans)
 {
@@ -81,13 +52,7 @@ static void answer(struct sched *s, const struct allocation *a, struct sched_ans
     else
         ans->a.ndev = 0;
     ans->env = a->state == ALLOC_ACTIVE ? sched_env(s, a) : NULL;
-    ans->position = 0;
-    for (size_t i = 0; a->state == ALLOC_QUEUED && i < s->nopen; i++) {
-        const struct allocation *o = s->open[i];
-        if (o->state == ALLOC_QUEUED && (o->req.priority > a->req.priority ||
-                                         (o->req.priority == a->req.priority && o->id <= a->id)))
-            ans->position++;
-    }
+    ans->position = sched_position(s, a);
 }
 
 /* Why each allowed GPU does not fit r now, for an answer. */
@@ -172,9 +137,8 @@ static int place_new(struct sched *s, struct allocation *a, bool cpu, struct sch
     return GPUCTL_ENODEV;
 }
 
-int sched_allocate_locked(struct sched *s, const struct sched_request *r,
-                          const struct sched_caller *c, int64_t task_id, struct sched_answer *ans,
-                          char *msg, size_t len)
+int sched_admit(struct sched *s, const struct sched_request *r, const struct sched_caller *c,
+                int64_t task_id, struct sched_answer *ans, char *msg, size_t len)
 {
     struct allocation *a = NULL;
     uint64_t start;
@@ -182,7 +146,6 @@ int sched_allocate_locked(struct sched *s, const struct sched_request *r,
     int rc;
 
     memset(ans, 0, sizeof(*ans));
-    sched_pass(s);
     rc = sched_allow(s->view.snap, r, s->view.v, s->view.n, &cpu, msg, len);
     if (!rc)
         rc = holder(s, r->pid, c, &start, msg, len);
@@ -193,7 +156,7 @@ int sched_allocate_locked(struct sched *s, const struct sched_request *r,
         if (!rc && a->state == ALLOC_QUEUED && ledger_put_alloc(s->o.store, a) != 0)
             rc = GPUCTL_EIO;
         if (!rc)
-            rc = keep_open(s, a);
+            rc = sched_keep(s, a);
     }
     if (!rc)
         answer(s, a, ans);
@@ -213,7 +176,8 @@ int sched_allocate(struct sched *s, const struct sched_request *r, const struct 
     int rc;
 
     pthread_mutex_lock(&s->lock);
-    rc = sched_allocate_locked(s, r, c, task_id, ans, msg, len);
+    sched_pass(s); /* the GPUs as they stand */
+    rc = sched_admit(s, r, c, task_id, ans, msg, len);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -329,9 +293,8 @@ static json_t *kind_counts(const unsigned *v)
     json_t *o = json_object();
 
     for (int k = 0; k < KIND_COUNT; k++)
-        if (k != KIND_OTHER || v[k])
-            json_object_set_new(o, sched_kind_name((enum sched_kind)k),
-                                v[k] == SCHED_NO_LIMIT ? json_null() : json_integer(v[k]));
+        json_object_set_new(o, sched_kind_name((enum sched_kind)k),
+                            v[k] == SCHED_NO_LIMIT ? json_null() : json_integer(v[k]));
     return o;
 }
 
@@ -352,11 +315,14 @@ json_t *sched_resources(struct sched *s)
                                       "reserved_gb", g->reserved / GIB, "unknown_gb",
                                       g->unknown_used / GIB, "free_gb", policy_free(g) / GIB));
     }
-    for (size_t k = 0; k < s->nopen; k++) {
-        const struct allocation *a = s->open[k];
-        for (size_t j = 0; a->state == ALLOC_ACTIVE && j < a->ndev; j++) {
-            json_t *list = json_object_get(active, s->view.v[a->dev[j].pos].device);
+    for (size_t k = 0; k < s->nactive; k++) {
+        const struct allocation *a = s->active[k];
+        for (size_t j = 0; j < a->ndev; j++) {
+            json_t *list;
             char id[32];
+            if (a->dev[j].pos >= s->view.n)
+                continue;
+            list = json_object_get(active, s->view.v[a->dev[j].pos].device);
             snprintf(id, sizeof(id), "%lld", (long long)(a->task_id ? a->task_id : a->id));
             json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I}", "id", id, "type",
                                                   sched_kind_name(a->req.kind), "owner", a->owner,
@@ -530,7 +496,7 @@ static void *sched_main(void *arg)
     pthread_setname_np(pthread_self(), "gpuctl-sched");
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
-        struct timespec until = clock_mono_after(TICK_MS);
+        struct timespec until = clock_mono_after(s->ntasks ? TASK_TICK_MS : TICK_MS);
         pthread_cond_timedwait(&s->wake, &s->lock, &until);
         if (s->stopping)
             break;
@@ -557,12 +523,12 @@ static void recover_alloc(void *ctx, struct allocation *a)
                        a->dev[k].uuid) == 0)
                 a->dev[k].pos = i;
     }
-    if (!copy || keep_open(s, copy) != 0) {
+    if (copy)
+        *copy = *a;
+    if (!copy || sched_keep(s, copy) != 0) {
         alloc_release(a);
         free(copy);
-        return;
     }
-    *copy = *a;
 }
 
 /* After a restart: queued allocations wait again in their order; those whose GPU or process is
@@ -576,6 +542,9 @@ static void recover(struct sched *s)
             gone = gone || a->dev[k].pos == SIZE_MAX;
         if (gone) {
             sched_end(s, a, ALLOC_RELEASED, "its GPU is no longer in this machine");
+            i--;
+        } else if (a->task_id && !sched_task_open(s, a->task_id)) {
+            sched_end(s, a, ALLOC_RELEASED, "its task ended"); /* as the daemon died */
             i--;
         }
     }
@@ -621,6 +590,7 @@ int sched_open(const struct sched_options *o, struct sched **out, char *msg, siz
     if (!s)
         return GPUCTL_ENOMEM;
     s->o = *o;
+    s->next_deadline = INT64_MAX;
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -655,6 +625,9 @@ void sched_close(struct sched *s)
         free(s->open[i]);
     }
     free(s->open);
+    free(s->active);
+    free(s->queue);
+    free(s->shapes);
     sched_tasks_free(s);
     snapshot_unref(s->view.snap);
     pthread_mutex_destroy(&s->lock);

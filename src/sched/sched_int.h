@@ -23,6 +23,12 @@ struct sched_view {
     struct gpu_view v[SCHED_MAX_GPUS];
 };
 
+/* A shape of request in the queue (what decides where it fits), and how many queued have it. */
+struct sched_shape {
+    struct sched_request req;
+    size_t count;
+};
+
 struct sched {
     struct sched_options o;
     pthread_mutex_t lock; /* guards everything below; taken before the monitor's */
@@ -32,6 +38,13 @@ struct sched {
 
     struct allocation **open; /* queued and active allocations, by id */
     size_t nopen, capopen;
+    struct allocation **active; /* the active ones, in no order */
+    size_t nactive, capactive;
+    struct allocation **queue; /* the queued ones, in queue order (priority, then id) */
+    size_t nqueue, capqueue;
+    struct sched_shape *shapes; /* the shapes of request in the queue */
+    size_t nshapes, capshapes;
+    int64_t next_deadline;   /* no queued allocation times out before (unix ms) */
     struct task_run **tasks; /* queued and running tasks, by id */
     size_t ntasks, captasks;
 
@@ -67,8 +80,33 @@ int sched_grant(struct sched *s, struct allocation *a, const struct placement *p
 /* The environment of active allocation a. NULL when out of memory. */
 json_t *sched_env(struct sched *s, const struct allocation *a);
 
-/* Removes open allocation a from the lists (the caller frees it). */
+/* queue.c */
+
+/* Keeps new (or recovered) allocation a open: in the queue when queued, among the active ones
+ * when active. Returns 0 or GPUCTL_ENOMEM (a is not kept). */
+int sched_keep(struct sched *s, struct allocation *a);
+
+/* Makes room for one more active allocation, so that sched_activate() cannot fail. Returns 0 or
+ * GPUCTL_ENOMEM. */
+int sched_room(struct sched *s);
+
+/* Moves a from the queue to the active ones. Returns 0 or GPUCTL_ENOMEM (nothing moved). */
+int sched_activate(struct sched *s, struct allocation *a);
+
+/* Takes a out of the queue (nothing when it is not there). */
+void sched_unqueue(struct sched *s, struct allocation *a);
+
+/* Removes open allocation a from every list (the caller frees it). */
 void sched_forget(struct sched *s, struct allocation *a);
+
+/* a's 1-based place in the queue; 0 when it is not queued. */
+size_t sched_position(const struct sched *s, const struct allocation *a);
+
+/* When queued a times out (unix ms); INT64_MAX when it may wait for ever. */
+int64_t sched_deadline(const struct allocation *a);
+
+/* Whether two requests would fit the same GPUs: same count, memory, model, kind, device, mask. */
+bool sched_same_shape(const struct sched_request *a, const struct sched_request *b);
 
 /* Ends allocation a: released or failed with reason, written to the ledger, forgotten, freed. */
 void sched_end(struct sched *s, struct allocation *a, enum alloc_state st, const char *reason);
@@ -76,10 +114,11 @@ void sched_end(struct sched *s, struct allocation *a, enum alloc_state st, const
 /* Start time of pid from procfs (0 when it is not running). */
 uint64_t sched_pid_start(const struct sched *s, int pid);
 
-/* sched.c: sched_allocate() with the lock held (for sched_submit). */
-int sched_allocate_locked(struct sched *s, const struct sched_request *r,
-                          const struct sched_caller *c, int64_t task_id, struct sched_answer *ans,
-                          char *msg, size_t len);
+/* sched.c: sched_allocate() after its pass, with the lock held: places r on s->view as the last
+ * pass left it, or queues it, writing only the new allocation (sched_submit() does so inside its
+ * transaction). */
+int sched_admit(struct sched *s, const struct sched_request *r, const struct sched_caller *c,
+                int64_t task_id, struct sched_answer *ans, char *msg, size_t len);
 
 /* The open allocation id, or NULL. */
 struct allocation *sched_find_open(struct sched *s, int64_t id);
@@ -92,6 +131,9 @@ bool sched_may_act(const struct sched_caller *c, int uid, const char *owner);
 /* Takes the tasks the ledger has open, at start: running ones are adopted if alive, else
  * failed ("lost while the daemon was down") with their allocations released. */
 int sched_tasks_recover(struct sched *s);
+
+/* Whether task id is queued or running. */
+bool sched_task_open(struct sched *s, int64_t id);
 
 /* Frees the tasks still watched (at close). */
 void sched_tasks_free(struct sched *s);

@@ -46,8 +46,8 @@ static bool known_process(const struct sched *s, int dir, int pid)
 {
     for (int depth = 0; pid > 1 && depth < MAX_ANCESTRY; depth++) {
         struct proc_stat st;
-        for (size_t i = 0; i < s->nopen; i++)
-            if (s->open[i]->state == ALLOC_ACTIVE && s->open[i]->pid == pid)
+        for (size_t i = 0; i < s->nactive; i++)
+            if (s->active[i]->pid == pid)
                 return true;
         for (size_t i = 0; i < s->ntasks; i++)
             if (s->tasks[i]->t.state == TASK_RUNNING && s->tasks[i]->t.pid == pid)
@@ -110,9 +110,9 @@ static void base_views(struct sched *s, const struct snapshot *snap, struct sche
         v->unknown_used = s->unknown[i];
         memcpy(v->limit, s->limit[i], sizeof(v->limit));
     }
-    for (size_t k = 0; k < s->nopen; k++) {
-        const struct allocation *a = s->open[k];
-        for (size_t j = 0; a->state == ALLOC_ACTIVE && j < a->ndev; j++) {
+    for (size_t k = 0; k < s->nactive; k++) {
+        const struct allocation *a = s->active[k];
+        for (size_t j = 0; j < a->ndev; j++) {
             if (a->dev[j].pos >= out->n)
                 continue;
             out->v[a->dev[j].pos].reserved += a->dev[j].memory;
@@ -345,9 +345,12 @@ int sched_grant(struct sched *s, struct allocation *a, const struct placement *p
     const struct snapshot *snap = s->view.snap;
     struct alloc_device *dev = p && p->n ? calloc(p->n, sizeof(*dev)) : NULL;
     struct sched_req req = request_for_policy(&a->req, a->id);
+    bool kept = a->id && sched_find_open(s, a->id) == a; /* else sched_keep() files it */
 
-    if (p && p->n && !dev)
+    if ((p && p->n && !dev) || sched_room(s) != 0) {
+        free(dev);
         return GPUCTL_ENOMEM;
+    }
     for (size_t k = 0; p && k < p->n; k++) {
         const struct gpuctl_device *d = &snap->devs[p->gpu[k]];
         str_copy(dev[k].uuid, d->uuid[0] ? d->uuid : d->pci_bus_id, sizeof(dev[k].uuid));
@@ -370,19 +373,10 @@ int sched_grant(struct sched *s, struct allocation *a, const struct placement *p
         s->view.v[a->dev[k].pos].reserved += a->dev[k].memory;
         s->view.v[a->dev[k].pos].tasks[a->req.kind]++;
     }
+    if (kept)
+        sched_activate(s, a); /* room was made above */
     pthread_cond_broadcast(&s->wake);
     return 0;
-}
-
-void sched_forget(struct sched *s, struct allocation *a)
-{
-    for (size_t i = 0; i < s->nopen; i++) {
-        if (s->open[i] == a) {
-            memmove(&s->open[i], &s->open[i + 1], (s->nopen - i - 1) * sizeof(s->open[0]));
-            s->nopen--;
-            return;
-        }
-    }
 }
 
 void sched_end(struct sched *s, struct allocation *a, enum alloc_state st, const char *reason)
@@ -423,20 +417,9 @@ json_t *sched_env(struct sched *s, const struct allocation *a)
     }
     env = env_compose(gpus, a->ndev, &o);
     snprintf(id, sizeof(id), "%lld", (long long)a->id);
-    if (env)
+    if (env && a->id) /* validate's and setup's would-be allocations have none */
         json_object_set_new(env, "GPUCTL_ALLOCATION_ID", json_string(id));
     return env;
-}
-
-/* Queue order: higher priority first, then older. */
-static int queue_order(const void *x, const void *y)
-{
-    const struct allocation *a = *(const struct allocation *const *)x;
-    const struct allocation *b = *(const struct allocation *const *)y;
-
-    if (a->req.priority != b->req.priority)
-        return a->req.priority > b->req.priority ? -1 : 1;
-    return (a->id > b->id) - (a->id < b->id);
 }
 
 /* Why no GPU fits r now, as one line ("cuda:0: ...; cuda:1: ..."). */
@@ -450,8 +433,10 @@ static void why_not(const struct sched_view *view, const struct sched_req *r, ch
     }
 }
 
-/* What the pass does with one queued allocation. Returns whether it changed anything. */
-static bool settle(struct sched *s, struct allocation *a, int64_t now, bool *held)
+/* What the pass does with one queued allocation; `hopeless` when one of its shape already
+ * found no room in this pass (room only shrinks during a pass), so only its time is checked.
+ * Returns whether it changed anything. */
+static bool settle(struct sched *s, struct allocation *a, int64_t now, bool hopeless, bool *held)
 {
     struct sched_view *view = &s->view;
     struct sched_req r = request_for_policy(&a->req, a->id);
@@ -459,15 +444,17 @@ static bool settle(struct sched *s, struct allocation *a, int64_t now, bool *hel
     char msg[768];
     bool cpu;
 
+    if (hopeless && now < sched_deadline(a))
+        return false;
     if (resolve(view->snap, &a->req, view->v, view->n, &cpu, msg, sizeof(msg)) != 0) {
         sched_end(s, a, ALLOC_FAILED, msg); /* its GPU is gone */
         return true;
     }
     if (cpu)
         return sched_grant(s, a, NULL) == 0;
-    if (policy_place(view->v, view->n, &r, s->o.policy, NULL, &p) == 0)
+    if (!hopeless && policy_place(view->v, view->n, &r, s->o.policy, NULL, &p) == 0)
         return sched_grant(s, a, &p) == 0;
-    if (a->req.wait_s >= 0 && now >= a->created_ms + (int64_t)(a->req.wait_s * 1000.0)) {
+    if (now >= sched_deadline(a)) {
         if (a->req.fallback_cpu)
             return sched_grant(s, a, NULL) == 0;
         why_not(view, &r, msg, sizeof(msg));
@@ -482,26 +469,60 @@ static bool settle(struct sched *s, struct allocation *a, int64_t now, bool *hel
     return false;
 }
 
+/* Whether r's shape is among the n in failed. */
+static bool failed_before(const struct sched_request *const *failed, size_t n,
+                          const struct sched_request *r)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sched_same_shape(failed[i], r))
+            return true;
+    return false;
+}
+
+/*
+ * The queue in its order. Room only shrinks during a pass (grants reserve, the head holds), so
+ * once a request of some shape finds none, later ones of that shape are not placed again, and
+ * once every shape in the queue has found none the pass stops, unless a queued request may time
+ * out now. With a long queue of few shapes a decision costs about one placement.
+ */
+static bool run_queue(struct sched *s, int64_t now)
+{
+    size_t cap = s->nshapes + 1, nfailed = 0, i = 0;
+    const struct sched_request **failed = malloc(cap * sizeof(*failed));
+    bool changed = false, held = false, timeouts = now >= s->next_deadline;
+    int64_t next = INT64_MAX;
+
+    while (i < s->nqueue) {
+        struct allocation *a = s->queue[i];
+        bool hopeless = failed && failed_before(failed, nfailed, &a->req);
+        changed |= settle(s, a, now, hopeless, &held);
+        if (i >= s->nqueue || s->queue[i] != a)
+            continue; /* granted or ended: the next one moved up */
+        if (sched_deadline(a) < next)
+            next = sched_deadline(a);
+        if (!hopeless && failed && nfailed < cap)
+            failed[nfailed++] = &a->req;
+        i++;
+        if (!timeouts && failed && nfailed >= s->nshapes)
+            break; /* nothing behind can start, and nothing times out yet */
+    }
+    if (i >= s->nqueue)
+        s->next_deadline = next; /* seen whole: exact */
+    free(failed);
+    return changed;
+}
+
 bool sched_pass(struct sched *s)
 {
     struct snapshot *snap = monitor_snapshot(s->o.monitor);
-    struct allocation **queue = malloc((s->nopen + 1) * sizeof(*queue));
-    size_t nq = 0;
-    int64_t now = clock_wall_ms();
-    bool changed = false, held = false;
+    bool changed;
 
     snapshot_unref(s->view.snap);
     s->view.snap = snap;
     count_unknown(s, snap);
     base_views(s, snap, &s->view);
-    for (size_t i = 0; queue && i < s->nopen; i++)
-        if (s->open[i]->state == ALLOC_QUEUED)
-            queue[nq++] = s->open[i];
-    qsort(queue, nq, sizeof(*queue), queue_order);
-    for (size_t i = 0; i < nq; i++)
-        changed |= settle(s, queue[i], now, &held);
+    changed = run_queue(s, clock_wall_ms());
     for (size_t i = 0; i < s->view.n; i++)
         s->view.v[i].allowed = true;
-    free(queue);
     return changed;
 }

@@ -1,6 +1,7 @@
 /* sched_tasks.c: the tasks the daemon runs: submitted, started once their allocation is active,
  * watched until they end, cancelled, and adopted again after a restart. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -48,11 +49,13 @@ static void forget_task(struct sched *s, struct task_run *r)
     free(r);
 }
 
-/* Ends a task: its state and outcome in the ledger, its allocation released. */
+/* Ends a task: its state and outcome in the ledger with its allocation's release, in one
+ * transaction. */
 static void finish(struct sched *s, struct task_run *r, enum task_state st, int status, int sig,
                    const char *message)
 {
     struct allocation *a = sched_find_open(s, r->t.alloc_id);
+    bool grouped = ledger_begin(s->o.store) == 0;
     char why[96];
 
     r->t.state = st;
@@ -67,6 +70,8 @@ static void finish(struct sched *s, struct task_run *r, enum task_state st, int 
         snprintf(why, sizeof(why), "task %lld %s", (long long)r->t.id, task_state_name(st));
         sched_end(s, a, ALLOC_RELEASED, why);
     }
+    if (grouped && ledger_end(s->o.store, true) != 0)
+        log_error("task %lld: its end is not in the ledger", (long long)r->t.id);
     forget_task(s, r);
 }
 
@@ -165,55 +170,62 @@ static int log_dir(struct sched *s, struct task_run *r, char *msg, size_t len)
     return 0;
 }
 
-/* Where the task's keeper writes its wait status: beside its logs. */
-static void status_path(const struct task *t, char *out, size_t len)
+/* The file `name` ("pid", "status") in the task's directory, beside its logs. */
+static void task_file(const struct task *t, const char *name, char *out, size_t len)
 {
     const char *slash = strrchr(t->stdout_path, '/');
 
-    snprintf(out, len, "%.*s/status", slash ? (int)(slash - t->stdout_path) : 0, t->stdout_path);
+    snprintf(out, len, "%.*s/%s", slash ? (int)(slash - t->stdout_path) : 0, t->stdout_path, name);
 }
 
-/* Forks the task once its allocation is active. */
+/* Forks the task once its allocation is active. It is running in the ledger before it is
+ * forked: a daemon killed in between finds it again by its keeper's pid file, and never starts
+ * it twice. */
 static int start(struct sched *s, struct task_run *r, const struct allocation *a, char *msg,
                  size_t len)
 {
     json_t *argv_json = json_loads(r->t.argv_json, 0, NULL), *env = task_env(s, r, a);
     char **argv = strings(argv_json, false), **envp = strings(env, true), path[1024];
+    char pid_file[640], status_file[640];
     gid_t groups[256];
     int ngroups = 256;
     struct passwd *pw = getpwuid((uid_t)r->t.uid);
-    struct spawn_spec sp = {path,
-                            argv,
-                            envp,
-                            r->t.cwd,
-                            geteuid() == 0 && r->t.uid != 0,
-                            (uid_t)r->t.uid,
-                            (gid_t)r->t.gid,
-                            groups,
-                            0,
-                            r->t.stdout_path,
-                            r->t.stderr_path,
-                            NULL};
+    struct spawn_spec sp = {.path = path,
+                            .argv = argv,
+                            .envp = envp,
+                            .cwd = r->t.cwd,
+                            .change_user = geteuid() == 0 && r->t.uid != 0,
+                            .uid = (uid_t)r->t.uid,
+                            .gid = (gid_t)r->t.gid,
+                            .groups = groups,
+                            .stdout_path = r->t.stdout_path,
+                            .stderr_path = r->t.stderr_path,
+                            .pid_path = pid_file,
+                            .status_path = status_file};
     int rc = argv && envp && argv[0] ? log_dir(s, r, msg, len) : GPUCTL_ENOMEM;
-    char status[640];
     pid_t pid;
 
     if (!rc) {
-        status_path(&r->t, status, sizeof(status));
-        sp.status_path = status;
-        unlink(status); /* the keeper writes it when the command ends */
+        task_file(&r->t, "pid", pid_file, sizeof(pid_file));
+        task_file(&r->t, "status", status_file, sizeof(status_file));
+        unlink(pid_file);
+        unlink(status_file);
         rc = spawn_resolve(argv[0], envp, path, sizeof(path), msg, len);
     }
     if (!rc && sp.change_user && pw && getgrouplist(pw->pw_name, sp.gid, groups, &ngroups) >= 0)
         sp.ngroups = (size_t)ngroups;
-    if (!rc && (pid = spawn_task(&sp, msg, len)) > 0) {
-        r->t.pid = pid;
-        r->t.pid_start = 0;
+    if (!rc) {
         r->t.state = TASK_RUNNING;
+        r->t.pid = 0;
+        r->t.pid_start = 0;
         r->t.started_ms = clock_wall_ms();
-    } else if (!rc) {
-        rc = GPUCTL_EIO;
+        if (ledger_put_task(s->o.store, &r->t) != 0)
+            rc = sched_refuse(GPUCTL_EIO, msg, len, "the ledger cannot be written");
     }
+    if (!rc && (pid = spawn_task(&sp, msg, len)) > 0)
+        r->t.pid = pid;
+    else if (!rc)
+        rc = GPUCTL_EIO;
     free_strings(argv);
     free_strings(envp);
     json_decref(argv_json);
@@ -252,6 +264,71 @@ static void start_ready(struct sched *s)
     }
 }
 
+/* How a task whose keeper is gone ended: from the status file the keeper left, or as `lost`. */
+static void ended_unseen(struct sched *s, struct task_run *r, const char *lost)
+{
+    char path[640];
+    int status;
+
+    task_file(&r->t, "status", path, sizeof(path));
+    if (spawn_read_number(path, &status) == 0)
+        ended(s, r, status);
+    else
+        finish(s, r, r->t.cancel_requested ? TASK_CANCELLED : TASK_FAILED, -1, 0, lost);
+}
+
+/* Whether pid is a task's keeper (spawn.c names it so). */
+static bool is_keeper(const struct sched *s, int pid)
+{
+    char path[64], comm[32] = "";
+    int dir = open(s->o.procfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
+    ssize_t n = -1;
+
+    snprintf(path, sizeof(path), "%d/comm", pid);
+    fd = dir >= 0 ? openat(dir, path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        n = read(fd, comm, sizeof(comm) - 1);
+        close(fd);
+    }
+    if (dir >= 0)
+        close(dir);
+    return n > 0 && strncmp(comm, "gpuctl-keeper\n", (size_t)n) == 0;
+}
+
+/* Whether running task r's keeper is alive: by its pid and start time, or, when the daemon died
+ * before writing those, by the pid the keeper wrote (filled in then). */
+static bool keeper_alive(struct sched *s, struct task_run *r)
+{
+    char path[640];
+    int pid;
+
+    if (r->t.pid > 0 && r->t.pid_start)
+        return sched_pid_start(s, r->t.pid) == r->t.pid_start;
+    task_file(&r->t, "pid", path, sizeof(path));
+    if (spawn_read_number(path, &pid) != 0 || pid <= 1 || !is_keeper(s, pid))
+        return false;
+    r->t.pid = pid;
+    r->t.pid_start = sched_pid_start(s, pid);
+    return r->t.pid_start != 0;
+}
+
+/* Whether a task the ledger has running was never forked: the daemon died between writing that
+ * and fork(), so there is no pid and its keeper left no file. (A keeper writes its pid file
+ * before it starts the command, long before a restarted daemon looks.) */
+static bool never_forked(const struct task *t)
+{
+    char path[640];
+    struct stat st;
+
+    if (t->pid > 0)
+        return false;
+    task_file(t, "pid", path, sizeof(path));
+    if (stat(path, &st) == 0)
+        return false;
+    task_file(t, "status", path, sizeof(path));
+    return stat(path, &st) != 0;
+}
+
 /* Collects the tasks that ended: children by waitpid, adopted ones by their start time. */
 static void reap(struct sched *s)
 {
@@ -264,13 +341,7 @@ static void reap(struct sched *s)
             ended(s, r, status);
             i--;
         } else if (r->adopted && sched_pid_start(s, r->t.pid) != r->t.pid_start) {
-            char path[640];
-            status_path(&r->t, path, sizeof(path));
-            if (spawn_read_status(path, &status) == 0)
-                ended(s, r, status);
-            else
-                finish(s, r, r->t.cancel_requested ? TASK_CANCELLED : TASK_FAILED, -1, 0,
-                       "ended while the daemon was down; its exit status is unknown");
+            ended_unseen(s, r, "ended while the daemon was down; its exit status is unknown");
             i--;
         }
     }
@@ -364,6 +435,32 @@ static struct task_run *new_task(const struct task_spec *spec, const struct sche
     return run;
 }
 
+/* Whether the task's program can be found now (on its PATH, or from its directory), so that a
+ * typo is a 400 rather than a task that fails later. */
+static int check_program(const struct task *t, char *msg, size_t len)
+{
+    json_t *argv = json_loads(t->argv_json, 0, NULL), *env = json_loads(t->env_json, 0, NULL);
+    char **envp = strings(env, true), path[1024];
+    const char *file = json_string_value(json_array_get(argv, 0));
+    int rc;
+
+    if (!file || !envp)
+        rc = GPUCTL_ENOMEM;
+    else if (!strchr(file, '/'))
+        rc = spawn_resolve(file, envp, path, sizeof(path), msg, len) ? GPUCTL_EINVAL : 0;
+    else {
+        snprintf(path, sizeof(path), "%s%s%s", file[0] == '/' ? "" : t->cwd,
+                 file[0] == '/' ? "" : "/", file);
+        rc = access(path, X_OK) == 0 ? 0
+                                     : sched_refuse(GPUCTL_EINVAL, msg, len, "%s cannot be run: %s",
+                                                    path, strerror(errno));
+    }
+    free_strings(envp);
+    json_decref(argv);
+    json_decref(env);
+    return rc;
+}
+
 int sched_submit(struct sched *s, const struct task_spec *spec, const struct sched_request *r,
                  const struct sched_caller *c, int64_t *id, char *msg, size_t len)
 {
@@ -380,13 +477,16 @@ int sched_submit(struct sched *s, const struct task_spec *spec, const struct sch
         rc = GPUCTL_ENOMEM;
     if (!rc)
         rc = task_user(c, &run->t, msg, len);
+    if (!rc)
+        rc = check_program(&run->t, msg, len);
     pthread_mutex_lock(&s->lock);
+    sched_pass(s); /* outside the transaction: what it changes stands whatever becomes of this */
     if (!rc && ledger_begin(s->o.store) != 0)
         rc = GPUCTL_EIO;
     if (!rc) {
         rc = ledger_put_task(s->o.store, &run->t); /* its id first: the allocation names it */
         if (!rc)
-            rc = sched_allocate_locked(s, &req, c, run->t.id, &ans, msg, len);
+            rc = sched_admit(s, &req, c, run->t.id, &ans, msg, len);
         if (!rc) {
             run->t.alloc_id = ans.a.id;
             sched_answer_release(&ans);
@@ -542,20 +642,26 @@ int sched_tasks_recover(struct sched *s)
 
     for (size_t i = 0; !rc && i < s->ntasks; i++) {
         struct task_run *r = s->tasks[i];
-        char path[640];
-        int status;
         if (r->t.state != TASK_RUNNING)
             continue;
-        if (r->t.pid > 0 && r->t.pid_start && sched_pid_start(s, r->t.pid) == r->t.pid_start) {
+        if (keeper_alive(s, r)) {
             r->adopted = true;
+            if (ledger_put_task(s->o.store, &r->t) != 0)
+                log_error("task %lld: its pid is not in the ledger", (long long)r->t.id);
             log_info("task %lld: still running as pid %d: adopted", (long long)r->t.id, r->t.pid);
             continue;
         }
-        status_path(&r->t, path, sizeof(path));
-        if (spawn_read_status(path, &status) == 0) /* it ended while the daemon was down */
-            ended(s, r, status);
-        else
-            finish(s, r, TASK_FAILED, -1, 0, "lost while the daemon was down");
+        if (never_forked(&r->t)) {
+            r->t.state = TASK_QUEUED; /* its allocation is still active: it starts at once */
+            r->t.started_ms = 0;
+            if (ledger_put_task(s->o.store, &r->t) != 0)
+                log_error("task %lld: its return to the queue is not in the ledger",
+                          (long long)r->t.id);
+            log_info("task %lld: the daemon died as it started it: starting it again",
+                     (long long)r->t.id);
+            continue;
+        }
+        ended_unseen(s, r, "lost while the daemon was down"); /* or it ended meanwhile */
         i--;
     }
     return rc;
@@ -570,4 +676,9 @@ void sched_tasks_free(struct sched *s)
     free(s->tasks);
     s->tasks = NULL;
     s->ntasks = 0;
+}
+
+bool sched_task_open(struct sched *s, int64_t id)
+{
+    return find_task(s, id) != NULL;
 }

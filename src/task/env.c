@@ -9,6 +9,7 @@
 #include "task/env.h"
 #include "util/banned.h"
 #include "util/buf.h"
+#include "util/str.h"
 
 /* The masks each runtime reads, and those that would narrow them further. */
 static const struct {
@@ -30,7 +31,10 @@ static void list_of(const struct env_gpu *gpus, size_t n, enum gpuctl_vendor ven
             continue;
         if (out->len)
             buf_add(out, ",", 1);
-        if (uuids && gpus[i].uuid[0])
+        /* Intel GPUs, and AMD ones without a unique id, have their PCI slot for a UUID, which
+         * no runtime's mask takes: those go by index. */
+        if (uuids &&
+            (str_starts_with(gpus[i].uuid, "GPU-") || str_starts_with(gpus[i].uuid, "MIG-")))
             buf_printf(out, "%s", gpus[i].uuid);
         else
             buf_printf(out, "%d", gpus[i].physical_index);

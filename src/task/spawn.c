@@ -63,36 +63,42 @@ static void child_fail(const char *what)
     _exit(127);
 }
 
-/* Writes a wait status as decimal digits and a newline to fd (async-signal-safe). */
-static void write_status(int fd, int status)
+/* Writes a number and a newline to a new file at path (async-signal-safe). */
+static void write_number(const char *path, int value)
 {
     char text[16];
     size_t i = sizeof(text);
-    unsigned v = (unsigned)status;
+    unsigned v = (unsigned)value;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
+    if (fd < 0)
+        return;
     text[--i] = '\n';
     do
         text[--i] = (char)('0' + v % 10);
     while ((v /= 10) && i > 0);
     if (write(fd, text + i, sizeof(text) - i) < 0)
-        return;
+        text[0] = '\0';
+    close(fd);
 }
 
 /*
- * The keeper: the task's first process forks the command and stays, its process group's leader,
- * to write the command's wait status to sp->status_path when it ends, and then ends the same
- * way. A daemon that restarted and adopted the task reads it there. The keeper ignores the
- * signals a cancel sends (the command gets them, in the same group), but not SIGKILL. Returns in
- * the command's process.
+ * The keeper: the task's first process writes its pid to sp->pid_path (so that a daemon killed
+ * between fork() and its ledger write finds the task again), forks the command, and stays, its
+ * process group's leader, to write the command's wait status to sp->status_path when it ends;
+ * then it ends the same way. A daemon that restarted and adopted the task reads the status
+ * there. The keeper ignores the signals a cancel sends (the command gets them, in the same
+ * group), but not SIGKILL. Returns in the command's process.
  */
 static void keep(const struct spawn_spec *sp)
 {
     static const int ignored[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-    int status, fd;
+    int status;
     pid_t pid;
 
     if (!sp->status_path)
         return;
+    write_number(sp->pid_path, getpid());
     pid = fork();
     if (pid < 0)
         child_fail("cannot start the task");
@@ -104,11 +110,7 @@ static void keep(const struct spawn_spec *sp)
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
             _exit(127);
-    fd = open(sp->status_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        write_status(fd, status);
-        close(fd);
-    }
+    write_number(sp->status_path, status);
     if (WIFEXITED(status))
         _exit(WEXITSTATUS(status));
     signal(WTERMSIG(status), SIG_DFL);
@@ -161,11 +163,11 @@ void spawn_signal_group(pid_t pid, int sig)
         kill(-pid, sig);
 }
 
-int spawn_read_status(const char *path, int *status)
+int spawn_read_number(const char *path, int *value)
 {
     char text[24];
     FILE *f = fopen(path, "re");
-    bool ok = f && fgets(text, sizeof(text), f) && sscanf(text, "%d", status) == 1;
+    bool ok = f && fgets(text, sizeof(text), f) && sscanf(text, "%d", value) == 1;
 
     if (f)
         fclose(f);

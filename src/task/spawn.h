@@ -20,11 +20,14 @@ struct spawn_spec {
     const gid_t *groups;
     size_t ngroups;
     const char *stdout_path, *stderr_path; /* appended to; made with mode 0600 */
-    const char *status_path; /* where the keeper writes the wait status; NULL: no keeper */
+    /* With a keeper (see spawn_task), where it writes its pid as it starts and the command's
+     * wait status when the command ends; NULL for no keeper. */
+    const char *pid_path, *status_path;
 };
 
-/* Reads the wait status a task's keeper wrote to path. Returns 0, or -1 when there is none. */
-int spawn_read_status(const char *path, int *status);
+/* Reads the number a task's keeper wrote to path (its pid, or the command's wait status).
+ * Returns 0, or -1 when there is none. */
+int spawn_read_number(const char *path, int *value);
 
 /* Finds file along the PATH of envp (or "/usr/local/bin:/usr/bin:/bin"), as execvp would. Writes
  * the path to out and returns 0, or GPUCTL_ENOENT with msg. A name with a '/' is taken as is. */
@@ -32,8 +35,8 @@ int spawn_resolve(const char *file, char *const *envp, char *out, size_t len, ch
                   size_t msg_len);
 
 /* Starts the task. Returns its pid (also its process group and session), or -1 with msg when
- * it could not be forked. With a status_path, that process is a keeper that runs the program
- * as its child and ends as the program ended (see spawn.c). A program that cannot be executed
+ * it could not be forked. With a keeper, that process runs the program as its child, records
+ * how it ended, and ends the same way (see spawn.c). A program that cannot be executed
  * exits with status 127 and says why in its stderr log. */
 pid_t spawn_task(const struct spawn_spec *sp, char *msg, size_t len);
 
