@@ -136,8 +136,9 @@ static size_t make_env(const struct daemon *d, char **env, size_t max)
     return n;
 }
 
-/* Starts gpuctl serve in d's directory; returns its pid. */
-static pid_t spawn_serve(struct daemon *d, bool config, const char *const *extra)
+/* Starts gpuctl serve in d's directory (its log appended to, after a restart); returns its
+ * pid. */
+static pid_t spawn_serve(struct daemon *d, bool config, const char *const *extra, bool append)
 {
     char *env[16], *argv[MAX_ARGS], listen_unix[256], cfg[256];
     posix_spawn_file_actions_t fa;
@@ -161,7 +162,8 @@ static pid_t spawn_serve(struct daemon *d, bool config, const char *const *extra
         argv[argc++] = (char *)extra[i];
     argv[argc] = NULL;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, d->log,
+                                     O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     assert_int_equal(posix_spawn(&pid, GPUCTL_BIN, &fa, NULL, argv, env), 0);
     posix_spawn_file_actions_destroy(&fa);
@@ -196,12 +198,41 @@ void daemon_start(struct daemon *d, const char *fixture, const char *config,
 
     memset(d, 0, sizeof(*d));
     make_dir(d, fixture, config);
-    d->pid = spawn_serve(d, config != NULL, extra);
+    d->pid = spawn_serve(d, config != NULL, extra, false);
     track(d, true);
     while (!read_address(d)) {
         if (waitpid(d->pid, &status, WNOHANG) == d->pid || now_s() > deadline) {
             char *log = daemon_log(d);
             fail_msg("gpuctl serve did not start:\n%s", log);
+        }
+        sleep_ms(20);
+    }
+}
+
+void daemon_crash(struct daemon *d)
+{
+    track(d, false);
+    kill(d->pid, SIGKILL);
+    while (waitpid(d->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    d->pid = 0;
+}
+
+void daemon_restart(struct daemon *d, bool config, const char *const *extra)
+{
+    double deadline = now_s() + 20;
+    char path[256];
+    int status;
+
+    snprintf(path, sizeof(path), "%s/serve.json", d->state);
+    unlink(path); /* the crashed daemon's */
+    d->tcp[0] = '\0';
+    d->pid = spawn_serve(d, config, extra, true);
+    track(d, true);
+    while (!read_address(d)) {
+        if (waitpid(d->pid, &status, WNOHANG) == d->pid || now_s() > deadline) {
+            char *log = daemon_log(d);
+            fail_msg("gpuctl serve did not start again:\n%s", log);
         }
         sleep_ms(20);
     }
@@ -216,7 +247,7 @@ int daemon_refused(const char *config, const char *const *extra, char *err, size
 
     memset(&d, 0, sizeof(d));
     make_dir(&d, NULL, config);
-    d.pid = spawn_serve(&d, config != NULL, extra);
+    d.pid = spawn_serve(&d, config != NULL, extra, false);
     while (waitpid(d.pid, &status, WNOHANG) != d.pid) {
         if (now_s() > deadline) {
             kill(d.pid, SIGKILL);

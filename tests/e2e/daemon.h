@@ -34,6 +34,13 @@ struct response {
 void daemon_start(struct daemon *d, const char *fixture, const char *config,
                   const char *const *extra);
 
+/* kill -9: the daemon dies at once, leaving its state (and its tasks) as they are. */
+void daemon_crash(struct daemon *d);
+
+/* Starts gpuctl serve again in d's directory, as daemon_start() did (config: whether it had
+ * one), appending to its log; waits until it listens. */
+void daemon_restart(struct daemon *d, bool config, const char *const *extra);
+
 /* Runs gpuctl serve to completion, expecting it to refuse to start: returns its exit status
  * and copies its stderr to err (size len). */
 int daemon_refused(const char *config, const char *const *extra, char *err, size_t len);
