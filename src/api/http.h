@@ -30,6 +30,7 @@ struct request {
     const char *user; /* who asks: a token's user, a unix peer's name, or "anonymous" */
     bool admin;
     int uid, gid; /* a unix peer's; -1 otherwise */
+    int pid;      /* a unix peer's process (as it connected); 0 otherwise */
 };
 
 struct reply {

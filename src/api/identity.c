@@ -17,7 +17,7 @@
 struct peer {
     char user[64];
     bool admin;
-    int uid, gid;
+    int uid, gid, pid;
 };
 
 /* Whether user (uid, primary group gid) is in group `want`, asking with a growing list. */
@@ -108,6 +108,7 @@ void identity_on_connection(const struct identity_rules *rules, struct MHD_Conne
     }
     p->uid = (int)cred.uid;
     p->gid = (int)cred.gid;
+    p->pid = (int)cred.pid;
     user_name(cred.uid, p->user, sizeof(p->user));
     p->admin = is_admin(rules, cred.uid, cred.gid, p->user);
     if (!p->user[0])
@@ -135,12 +136,12 @@ unsigned identity_of(const struct identity_rules *rules, bool loopback, struct M
     const struct peer *p = info ? info->socket_context : NULL;
 
     *who = (struct identity){p ? p->user : "anonymous", p && p->admin, p ? p->uid : -1,
-                             p ? p->gid : -1};
+                             p ? p->gid : -1, p ? p->pid : 0};
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
         for (size_t i = 0; i < rules->cfg->n_tokens; i++) {
             if (same_secret(auth + 7, rules->cfg->tokens[i].token)) {
                 *who = (struct identity){rules->cfg->tokens[i].user, rules->cfg->tokens[i].admin,
-                                         -1, -1};
+                                         -1, -1, 0};
                 return 0;
             }
         }

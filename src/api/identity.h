@@ -23,11 +23,11 @@ void identity_on_connection(const struct identity_rules *rules, struct MHD_Conne
                             void **socket_context, enum MHD_ConnectionNotificationCode code);
 
 /* Who asks: a name for logs and ownership, admin rights, and the unix peer's ids (-1 for a
- * token's user or a TCP client). */
+ * token's user or a TCP client) and process (0 then). */
 struct identity {
     const char *user;
     bool admin;
-    int uid, gid;
+    int uid, gid, pid;
 };
 
 /*

@@ -36,7 +36,7 @@ static json_t *body_json(struct request *rq, struct reply *rp)
 
 static struct sched_caller caller(const struct request *rq)
 {
-    struct sched_caller c = {rq->uid, rq->gid, "", rq->admin};
+    struct sched_caller c = {rq->uid, rq->gid, rq->pid, "", rq->admin};
 
     str_copy(c.user, rq->user, sizeof(c.user));
     return c;

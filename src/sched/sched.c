@@ -81,10 +81,19 @@ static int holder(struct sched *s, int pid, const struct sched_caller *c, uint64
     *start = 0;
     if (pid <= 0)
         return 0;
+    if (c->uid < 0)
+        return sched_refuse(GPUCTL_EINVAL, msg, len,
+                            "pid needs the unix socket: over TCP the daemon cannot tell whose "
+                            "process %d is",
+                            pid);
+    if (pid == 1)
+        return sched_refuse(GPUCTL_EINVAL, msg, len,
+                            "pid 1 cannot hold an allocation: name "
+                            "the process that uses the GPUs");
     *start = sched_pid_start(s, pid);
     if (!*start)
         return sched_refuse(GPUCTL_EINVAL, msg, len, "pid %d is not a running process here", pid);
-    if (c->uid <= 0)
+    if (c->uid == 0)
         return 0;
     snprintf(name, sizeof(name), "%d", pid);
     dir = open(s->o.procfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -250,8 +259,10 @@ int sched_release(struct sched *s, int64_t id, const struct sched_caller *c, cha
     } else {
         snprintf(why, sizeof(why), "%s by %s", a->state == ALLOC_QUEUED ? "withdrawn" : "released",
                  c->user);
-        /* Its GPUs are no longer promised to the process holding it: tell it to stop. */
-        if (a->state == ALLOC_ACTIVE && a->pid > 0 && sched_pid_start(s, a->pid) == a->pid_start)
+        /* Its GPUs are no longer promised to the process holding it: tell it to stop, unless
+         * it is the one giving them back. */
+        if (a->state == ALLOC_ACTIVE && a->pid > 0 && a->pid != c->pid &&
+            sched_pid_start(s, a->pid) == a->pid_start)
             kill(a->pid, SIGTERM);
         sched_end(s, a, ALLOC_RELEASED, why);
         sched_pass(s);

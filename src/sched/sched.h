@@ -36,6 +36,7 @@ struct sched_options {
 /* Who asks: a unix socket's peer (uid known) or a token's user (uid -1). */
 struct sched_caller {
     int uid, gid; /* -1 when unknown */
+    int pid;      /* the unix peer's process; 0 when unknown */
     char user[64];
     bool admin;
 };

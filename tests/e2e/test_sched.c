@@ -339,7 +339,7 @@ static void bad_requests_are_refused_and_change_nothing(void **state)
     list = get(&d, "/api/v2/tasks?all=true");
     assert_int_equal(json_array_size(json_object_get(list, "tasks")), 0);
     json_decref(list);
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 static double resource(json_t *res, const char *section, const char *device, const char *key)
@@ -413,7 +413,7 @@ static void allocate_answers_as_guide_001_and_release_frees(void **state)
     res = get(&d, "/api/v2/resources");
     assert_true(resource(res, "memory", "cuda:0", "reserved_gb") == 0.0);
     json_decref(res);
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 static void limits_cap_each_kind_per_gpu(void **state)
@@ -460,7 +460,7 @@ static void limits_cap_each_kind_per_gpu(void **state)
     release(&d, a);
     release(&d, b);
     release(&d, c);
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 /* ---- the invariant test ---- */
@@ -591,7 +591,7 @@ static void concurrent_calls_never_exceed_limits_or_memory(void **state)
     assert_true(resource(res, "memory", "cuda:0", "reserved_gb") == 0.0);
     assert_true(resource(res, "memory", "cuda:1", "reserved_gb") == 0.0);
     json_decref(res);
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 /* ---- the queue ---- */
@@ -669,7 +669,7 @@ static void the_head_of_the_queue_does_not_starve(void **state)
     j = allocation(&d, arr.ids[2]);
     assert_json_int(j, "queue_position", 1);
     json_decref(j);
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 static void a_queued_request_times_out_or_falls_back_to_the_cpu(void **state)
@@ -704,7 +704,7 @@ static void a_queued_request_times_out_or_falls_back_to_the_cpu(void **state)
     release(&d, a);
     release(&d, b);
     release(&d, cpu);
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 /* ---- tasks ---- */
@@ -756,7 +756,7 @@ static void cancel_kills_the_whole_process_group(void **state)
     j = task(&d, id);
     assert_json_int(j, "signal", 9);
     json_decref(j);
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 static void a_task_runs_as_submitted_with_its_logs(void **state)
@@ -793,7 +793,7 @@ static void a_task_runs_as_submitted_with_its_logs(void **state)
     j = open_allocations(&d);
     assert_int_equal(json_array_size(j), 0); /* its allocation ended with it */
     json_decref(j);
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 /* ---- crashes ---- */
@@ -872,7 +872,7 @@ static void a_restart_keeps_the_queue_and_adopts_running_tasks(void **state)
     assert_true(gone_within(-keeper, 2.0));
     for (int i = 0; i < 3; i++)
         assert_true(task_reaches(&d, q[i], "succeeded", 5.0));
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 struct load {
@@ -992,7 +992,7 @@ static void kill_9_under_load_loses_nothing(void **state)
     }
     assert_int_equal(failed, 0);
     assert_no_orphans(&d);
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 /* ---- permissions ---- */
@@ -1094,7 +1094,7 @@ static void only_owners_and_admins_release_or_cancel(void **state)
     json_decref(expect(&d, ALICE_TOKEN, "POST", "/api/v1/gpu/release", body, 200));
     refused(&d, ALICE_TOKEN, "POST", "/api/v2/tasks", "{\"command\": [\"true\"]}", 403,
             "unix socket");
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 /* ---- the CLI ---- */
@@ -1129,6 +1129,32 @@ static const char *var(const char *out, const char *name, char *buf, size_t len)
     if (p)
         snprintf(buf, len, "%.*s", (int)strcspn(p + strlen(key), "\n"), p + strlen(key));
     return buf;
+}
+
+static void a_release_stops_the_holder_unless_it_is_the_releaser(void **state)
+{
+    struct daemon d;
+    char body[96];
+    json_int_t id;
+    pid_t holder = sleeper();
+
+    (void)state;
+    start(&d);
+    /* this process holds it and gives it back itself: no signal (the test would die) */
+    snprintf(body, sizeof(body), "{\"pid\": %d}", (int)getpid());
+    release(&d, allocate(&d, NULL, body, 200));
+    /* another process holds it and an admin releases it: the holder is told to stop */
+    snprintf(body, sizeof(body), "{\"pid\": %d}", (int)holder);
+    id = allocate(&d, NULL, body, 200);
+    snprintf(body, sizeof(body), "{\"allocation_id\": %lld}", (long long)id);
+    json_decref(expect(&d, ADMIN_TOKEN, "POST", "/api/v1/gpu/release", body, 200));
+    assert_int_equal(waitpid(holder, NULL, 0), holder);
+    /* a pid whose owner the daemon cannot check, or init, is refused */
+    refused(&d, ALICE_TOKEN, "POST", "/api/v1/gpu/allocate", "{\"pid\": 1}", 400,
+            "pid needs the unix socket");
+    refused(&d, NULL, "POST", "/api/v1/gpu/allocate", "{\"pid\": 1}", 400,
+            "pid 1 cannot hold an allocation");
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 static void run_gives_each_framework_its_environment(void **state)
@@ -1188,7 +1214,7 @@ static void run_gives_each_framework_its_environment(void **state)
         assert_int_equal(json_array_size(list), 0);
         json_decref(list);
     }
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 static void run_is_released_when_killed(void **state)
@@ -1226,7 +1252,7 @@ static void run_is_released_when_killed(void **state)
             break;
         assert_true(now_s() < end);
     }
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 static void submit_ps_logs_cancel_and_limits_from_the_cli(void **state)
@@ -1287,7 +1313,7 @@ static void submit_ps_logs_cancel_and_limits_from_the_cli(void **state)
         json_decref(j);
     }
     run_release(&r);
-    daemon_stop(&d, NULL);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
 static void without_a_daemon_commands_say_how_to_start_one(void **state)
@@ -1327,6 +1353,8 @@ int main(void)
                                   daemon_cleanup_all),
         cmocka_unit_test_teardown(kill_9_under_load_loses_nothing, daemon_cleanup_all),
         cmocka_unit_test_teardown(only_owners_and_admins_release_or_cancel, daemon_cleanup_all),
+        cmocka_unit_test_teardown(a_release_stops_the_holder_unless_it_is_the_releaser,
+                                  daemon_cleanup_all),
         cmocka_unit_test_teardown(run_gives_each_framework_its_environment, daemon_cleanup_all),
         cmocka_unit_test_teardown(run_is_released_when_killed, daemon_cleanup_all),
         cmocka_unit_test_teardown(submit_ps_logs_cancel_and_limits_from_the_cli,
