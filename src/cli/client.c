@@ -20,6 +20,7 @@ struct client {
     char base[300];   /* "http://HOST:PORT" or "http://localhost" */
     char auth[256];   /* "Authorization: Bearer ..." or "" */
     char where[300];  /* for messages */
+    bool quiet;       /* say nothing when the daemon does not answer */
 };
 
 static size_t collect(char *ptr, size_t size, size_t n, void *userdata)
@@ -93,6 +94,11 @@ int client_open(const struct cli *c, const char *daemon, struct client **out)
                     tried);
 }
 
+void client_quiet(struct client *cl, bool quiet)
+{
+    cl->quiet = quiet;
+}
+
 void client_close(struct client *cl)
 {
     if (!cl)
@@ -134,7 +140,7 @@ int client_call(struct client *cl, const char *method, const char *path, const j
         *reply = out.data ? json_loads(out.data, 0, NULL) : NULL;
     }
     buf_release(&out);
-    if (rc != CURLE_OK && strcmp(path, "/health") != 0)
+    if (rc != CURLE_OK && strcmp(path, "/health") != 0 && !cl->quiet)
         fprintf(stderr, "gpuctl %s: the daemon at %s stopped answering: %s\n", cl->cli->command,
                 cl->where, curl_easy_strerror(rc));
     return rc == CURLE_OK ? CLI_OK : CLI_UNAVAILABLE;

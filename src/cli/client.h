@@ -19,6 +19,9 @@ int client_open(const struct cli *c, const char *daemon, struct client **out);
 
 void client_close(struct client *cl);
 
+/* With quiet, client_call() says nothing when the daemon does not answer (the caller retries). */
+void client_quiet(struct client *cl, bool quiet);
+
 /*
  * Sends method path with body (may be NULL; not stolen) and reads the JSON answer into *reply
  * (NULL when there is none; the caller releases it) and its status into *status. Returns CLI_OK,

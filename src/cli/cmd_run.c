@@ -25,7 +25,8 @@ static const char usage[] =
     "exit status: COMMAND's (128 + signal when killed); 2 bad request; 3 no GPU (in time) or no\n"
     "daemon; 127 COMMAND cannot run\n";
 
-#define POLL_MS 200
+#define POLL_MS   200
+#define RESTART_S 60 /* how long a queued run waits for a daemon that went away */
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
@@ -43,6 +44,39 @@ static int pending_signal(const sigset_t *set, long wait_ms)
     int sig = sigtimedwait(set, NULL, &ts);
 
     return sig > 0 ? sig : 0;
+}
+
+/* GETs the allocation at path, riding out a daemon that restarts (its ledger keeps the request)
+ * for up to RESTART_S. Returns it, or NULL with *rc. */
+static json_t *poll_allocation(const struct cli *c, struct client *cl, const char *path,
+                               const sigset_t *set, int *rc)
+{
+    json_t *alloc = NULL;
+    long status;
+
+    client_quiet(cl, true);
+    for (int tries = 0; tries < RESTART_S; tries++) {
+        if (client_call(cl, "GET", path, NULL, &status, &alloc) == CLI_OK) {
+            client_quiet(cl, false);
+            if (status == 200)
+                return alloc;
+            *rc = cli_fail(c, CLI_UNAVAILABLE, "the daemon no longer has the request: %s",
+                           client_error(alloc));
+            json_decref(alloc);
+            return NULL;
+        }
+        if (tries == 0)
+            fprintf(stderr, "gpuctl run: the daemon does not answer; waiting for it to come "
+                            "back (the queue survives a restart)\n");
+        if (pending_signal(set, 1000)) {
+            *rc = 130;
+            return NULL;
+        }
+    }
+    client_quiet(cl, false);
+    fprintf(stderr, "gpuctl run: the daemon did not come back in %d s\n", RESTART_S);
+    *rc = CLI_UNAVAILABLE;
+    return NULL;
 }
 
 /* Waits while queued; returns the active allocation, or NULL after saying why not. */
@@ -71,7 +105,7 @@ static json_t *wait_turn(struct cli *c, struct client *cl, json_t *alloc, const 
             return NULL;
         }
         json_decref(alloc);
-        if ((*rc = client_call(cl, "GET", path, NULL, &status, &alloc)) != CLI_OK)
+        if ((alloc = poll_allocation(c, cl, path, set, rc)) == NULL)
             return NULL;
     }
     if (strcmp(json_string_value(json_object_get(alloc, "state")), "active") != 0) {

@@ -414,6 +414,17 @@ static int task_user(const struct sched_caller *c, struct task *t, char *msg, si
         return sched_refuse(GPUCTL_EINVAL, msg, len, "uid %d has no account here", t->uid);
     t->gid = c->gid >= 0 && c->uid >= 0 ? c->gid : (int)res->pw_gid;
     str_copy(t->cwd, t->cwd[0] ? t->cwd : res->pw_dir, sizeof(t->cwd));
+    if (strcmp(t->env_json, "{}") == 0) { /* none given: a login's basics */
+        json_t *basics = json_pack("{s:s, s:s, s:s, s:s, s:s}", "HOME", res->pw_dir, "USER",
+                                   res->pw_name, "LOGNAME", res->pw_name, "SHELL", res->pw_shell,
+                                   "PATH", "/usr/local/bin:/usr/bin:/bin");
+        char *env = basics ? json_dumps(basics, JSON_COMPACT) : NULL;
+        json_decref(basics);
+        if (env) {
+            free(t->env_json);
+            t->env_json = env;
+        }
+    }
     return 0;
 }
 

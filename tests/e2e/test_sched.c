@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -793,6 +794,27 @@ static void a_task_runs_as_submitted_with_its_logs(void **state)
     j = open_allocations(&d);
     assert_int_equal(json_array_size(j), 0); /* its allocation ended with it */
     json_decref(j);
+
+    /* without an environment, a login's basics */
+    j = expect(&d, NULL, "POST", "/api/v2/tasks",
+               "{\"command\": [\"sh\", \"-c\", \"echo $USER $HOME $PATH\"]}", 201);
+    id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    assert_true(task_reaches(&d, id, "succeeded", 5.0));
+    j = task(&d, id);
+    {
+        struct passwd *pw = getpwuid(geteuid());
+        char want[512], got[512] = "";
+        f = fopen(json_string_value(json_object_get(j, "stdout")), "r");
+        assert_non_null(f);
+        assert_non_null(fgets(got, sizeof(got), f));
+        fclose(f);
+        snprintf(want, sizeof(want), "%s %s /usr/local/bin:/usr/bin:/bin\n", pw->pw_name,
+                 pw->pw_dir);
+        assert_string_equal(got, want);
+        assert_json_str(j, "cwd", pw->pw_dir);
+    }
+    json_decref(j);
     assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
@@ -1217,23 +1239,83 @@ static void run_gives_each_framework_its_environment(void **state)
     assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
+/* Starts `gpuctl run ARGS` in the background against d; returns its pid. */
+static pid_t run_in_background(const struct daemon *d, char *const *args)
+{
+    char daemon_env[256], ld[256];
+    char *env[] = {daemon_env, ld, (char *)"PATH=/usr/bin:/bin", NULL};
+    char *argv[16] = {(char *)GPUCTL_BIN, (char *)"run"};
+    size_t n = 2;
+    pid_t pid;
+
+    snprintf(daemon_env, sizeof(daemon_env), "GPUCTL_DAEMON=unix:%s", d->socket);
+    snprintf(ld, sizeof(ld), "LD_LIBRARY_PATH=%s/current", FAKE_NVML_DIR);
+    for (size_t i = 0; args[i] && n + 1 < 16; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    assert_int_equal(posix_spawn(&pid, GPUCTL_BIN, NULL, NULL, argv, env), 0);
+    return pid;
+}
+
+/* The open allocation held by pid, or NULL (the caller releases it). */
+static json_t *held_by(const struct daemon *d, pid_t pid)
+{
+    json_t *list = open_allocations(d), *a, *found = NULL;
+    size_t i;
+
+    json_array_foreach(list, i, a) if (json_integer_value(json_object_get(a, "pid")) == pid) found =
+        json_incref(a);
+    json_decref(list);
+    return found;
+}
+
+static void a_queued_run_rides_out_a_daemon_restart(void **state)
+{
+    struct daemon d;
+    char file[256], cmd[300];
+    char *args[] = {
+        (char *)"--kind", (char *)"training", (char *)"--", (char *)"sh", (char *)"-c", cmd, NULL};
+    json_int_t a, b;
+    json_t *mine = NULL;
+    pid_t run;
+    int status;
+
+    (void)state;
+    start(&d);
+    a = allocate(&d, NULL, "{\"kind\": \"training\"}", 200);
+    b = allocate(&d, NULL, "{\"kind\": \"training\"}", 200);
+    snprintf(file, sizeof(file), "%s/ran", d.dir);
+    snprintf(cmd, sizeof(cmd), "echo $CUDA_VISIBLE_DEVICES > %s", file);
+    run = run_in_background(&d, args);
+    for (double end = now_s() + 5; !(mine = held_by(&d, run)); sleep_ms(20))
+        assert_true(now_s() < end);
+    assert_json_str(mine, "state", "queued");
+    json_decref(mine);
+
+    daemon_crash(&d);
+    sleep_ms(300);
+    daemon_restart(&d, true, real_proc);
+    release(&d, b);
+    assert_int_equal(waitpid(run, &status, 0), run);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(wait_number_in(file, 1.0) >= 0); /* it ran, on the GPU b gave back */
+    release(&d, a);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
+}
+
 static void run_is_released_when_killed(void **state)
 {
     struct daemon d;
-    char daemon_env[256], ld[256], file[256], cmd[300];
-    char *env[] = {daemon_env, ld, (char *)"PATH=/usr/bin:/bin", NULL};
-    char *argv[] = {(char *)GPUCTL_BIN, (char *)"run", (char *)"--", (char *)"sh",
-                    (char *)"-c",       cmd,           NULL};
+    char file[256], cmd[300];
+    char *args[] = {(char *)"--", (char *)"sh", (char *)"-c", cmd, NULL};
     pid_t run, child;
     json_t *list;
 
     (void)state;
     start(&d);
-    snprintf(daemon_env, sizeof(daemon_env), "GPUCTL_DAEMON=unix:%s", d.socket);
-    snprintf(ld, sizeof(ld), "LD_LIBRARY_PATH=%s/current", FAKE_NVML_DIR);
     snprintf(file, sizeof(file), "%s/child.pid", d.dir);
     snprintf(cmd, sizeof(cmd), "echo $$ > %s; exec sleep 300", file);
-    assert_int_equal(posix_spawn(&run, GPUCTL_BIN, NULL, NULL, argv, env), 0);
+    run = run_in_background(&d, args);
     child = (pid_t)wait_number_in(file, 10.0);
     assert_true(child > 0);
     list = open_allocations(&d);
@@ -1357,6 +1439,7 @@ int main(void)
                                   daemon_cleanup_all),
         cmocka_unit_test_teardown(run_gives_each_framework_its_environment, daemon_cleanup_all),
         cmocka_unit_test_teardown(run_is_released_when_killed, daemon_cleanup_all),
+        cmocka_unit_test_teardown(a_queued_run_rides_out_a_daemon_restart, daemon_cleanup_all),
         cmocka_unit_test_teardown(submit_ps_logs_cancel_and_limits_from_the_cli,
                                   daemon_cleanup_all),
         cmocka_unit_test(without_a_daemon_commands_say_how_to_start_one),
