@@ -206,6 +206,7 @@ struct gpuctl_system {
 /* Flags for struct gpuctl_options.flags. */
 #define GPUCTL_OPEN_NO_PROCESSES 0x1u /* skip the per-process lists (cheaper) */
 #define GPUCTL_OPEN_NO_MASKS     0x2u /* ignore CUDA_VISIBLE_DEVICES and friends */
+#define GPUCTL_OPEN_LINKS        0x4u /* learn how the GPUs are joined (gpuctl_link()) */
 
 /*
  * Where hardware is read from. A NULL root falls back to its environment variable, then to the
@@ -258,6 +259,36 @@ GPUCTL_EXTERN size_t gpuctl_gpu_count(const struct gpuctl *g);
  */
 GPUCTL_EXTERN int gpuctl_device_find(const struct gpuctl *g, const char *spec,
                                      const struct gpuctl_device **out, char *msg, size_t msg_len);
+
+/* How closely two devices are joined, lower is closer: NVML's topology levels, with NVLink put
+ * between the board and one PCIe switch. */
+enum gpuctl_link_level {
+    GPUCTL_LINK_UNKNOWN = -1,       /* different vendors, the CPU, or the driver cannot tell */
+    GPUCTL_LINK_BOARD = 0,          /* the same board (a dual-GPU card), or the same device */
+    GPUCTL_LINK_NVLINK = 5,         /* joined by NVLink */
+    GPUCTL_LINK_PCIE_SWITCH = 10,   /* behind one PCIe switch */
+    GPUCTL_LINK_PCIE_SWITCHES = 20, /* behind several PCIe switches, short of the host bridge */
+    GPUCTL_LINK_HOST_BRIDGE = 30,   /* behind one PCIe host bridge */
+    GPUCTL_LINK_NUMA_NODE = 40,     /* behind host bridges of one CPU (NUMA node) */
+    GPUCTL_LINK_SYSTEM = 50,        /* across CPUs (QPI, UPI, Infinity Fabric) */
+};
+
+/* "board", "nvlink", "pcie-switch", "pcie-switches", "host-bridge", "numa-node", "system";
+ * "unknown" for GPUCTL_LINK_UNKNOWN or any other value. */
+GPUCTL_EXTERN const char *gpuctl_link_name(int level);
+
+/*
+ * How closely the devices at positions a and b (gpuctl_device_at() order) are joined: a
+ * GPUCTL_LINK_* level, the same for (b, a); GPUCTL_LINK_BOARD (0) when a == b. Returns
+ * GPUCTL_LINK_UNKNOWN (-1) when a or b is out of range, when the two come from different
+ * backends or one is the CPU, when the backend cannot tell (today only NVIDIA's can; an old
+ * driver, a vGPU), for a GPU that was lost or could not be opened when g was made, and for
+ * every pair when g was opened without GPUCTL_OPEN_LINKS. With that flag gpuctl_new() asks the
+ * driver once (NVIDIA: two NVML calls per pair of GPUs), so that commands that do not need it
+ * do not pay for it; the answers never change after: gpuctl_link() may be called from any
+ * thread, also while another thread calls gpuctl_refresh() on the same g.
+ */
+GPUCTL_EXTERN int gpuctl_link(const struct gpuctl *g, size_t a, size_t b);
 
 /* Precision names follow PyTorch Lightning's `precision` argument. */
 enum gpuctl_precision {

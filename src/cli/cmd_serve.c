@@ -210,6 +210,7 @@ static int start_sched(struct cli *c, struct daemon *d)
     struct sched_options o = {&d->cfg,
                               d->store,
                               d->monitor,
+                              d->g,
                               procfs && *procfs ? procfs : "/proc",
                               d->cfg.state_dir,
                               d->cfg.scheduler.pack ? SCHED_PACK : SCHED_SPREAD,
@@ -228,7 +229,7 @@ static int start(struct cli *c, struct daemon *d)
     char msg[1024];
     int rc;
 
-    c->open.flags |= GPUCTL_OPEN_NO_MASKS; /* the daemon minds every GPU */
+    c->open.flags |= GPUCTL_OPEN_NO_MASKS | GPUCTL_OPEN_LINKS; /* every GPU; the scheduler's */
     rc = cli_open(c, &d->g);
     if (rc == CLI_OK)
         rc = start_monitor(c, d);

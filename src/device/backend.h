@@ -92,6 +92,11 @@ struct backend {
     int (*wait_event)(void *state, struct devslot *const *slots, size_t n, unsigned timeout_ms,
                       struct gpuctl_event *ev);
 
+    /* Optional: how closely two of its devices are joined, a GPUCTL_LINK_* level (0 the same
+     * board, 5 NVLink, 10-50 the PCIe/CPU path), or -1 when it cannot tell. Called by
+     * gpuctl_new() only, for each pair once, before any refresh. NULL: always unknown. */
+    int (*link)(void *state, const struct devslot *a, const struct devslot *b);
+
     /* Releases state. */
     void (*close)(void *state);
 };

@@ -57,6 +57,8 @@ static const struct nvml_sym {
     {API(register_events), false, {"nvmlDeviceRegisterEvents"}},
     {API(event_set_wait), false, {"nvmlEventSetWait_v2", "nvmlEventSetWait"}},
     {API(event_set_free), false, {"nvmlEventSetFree"}},
+    {API(topology_common_ancestor), false, {"nvmlDeviceGetTopologyCommonAncestor"}},
+    {API(p2p_status), false, {"nvmlDeviceGetP2PStatus"}},
     {API(conf_compute_mem_size_info), false, {"nvmlDeviceGetConfComputeMemSizeInfo"}},
     {API(running_process_detail_list), false, {"nvmlDeviceGetRunningProcessDetailList"}},
     {API(compute_v3), false, {"nvmlDeviceGetComputeRunningProcesses_v3"}},
@@ -494,6 +496,6 @@ const struct backend backend_nvml = {
     .enumerate = nvml_enumerate,
     .refresh = nvml_refresh,
     .wait_event = nvml_wait_event,
-
+    .link = nvml_link,
     .close = nvml_close,
 };

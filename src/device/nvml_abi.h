@@ -126,6 +126,19 @@ static_assert(sizeof(struct nvml_event_data) == 32, "nvmlEventData_t is 32 bytes
 #define NVML_MEMORY_ERROR_UNCORRECTED 1
 #define NVML_VOLATILE_ECC             0
 
+/* nvmlGpuTopologyLevel_t: the closest PCIe ancestor two GPUs share. gpuctl's link levels
+ * (enum gpuctl_link_level) take the same values. */
+#define NVML_TOPOLOGY_INTERNAL   0  /* the same board */
+#define NVML_TOPOLOGY_SINGLE     10 /* one PCIe switch */
+#define NVML_TOPOLOGY_MULTIPLE   20 /* several PCIe switches */
+#define NVML_TOPOLOGY_HOSTBRIDGE 30
+#define NVML_TOPOLOGY_NODE       40 /* host bridges of one CPU (NUMA node) */
+#define NVML_TOPOLOGY_SYSTEM     50 /* across CPUs */
+
+/* nvmlGpuP2PCapsIndex_t, nvmlGpuP2PStatus_t */
+#define NVML_P2P_CAPS_INDEX_NVLINK 2
+#define NVML_P2P_STATUS_OK         0
+
 #define NVML_PROCESS_V1_STRIDE 16
 #define NVML_PROCESS_V2_STRIDE 24
 

@@ -46,6 +46,8 @@ struct nvml_api {
     int (*register_events)(struct nvml_device *, unsigned long long, void *);
     int (*event_set_wait)(void *, struct nvml_event_data *, unsigned);
     int (*event_set_free)(void *);
+    int (*topology_common_ancestor)(struct nvml_device *, struct nvml_device *, int *);
+    int (*p2p_status)(struct nvml_device *, struct nvml_device *, int, int *);
     int (*conf_compute_mem_size_info)(void);  /* presence only: R530+ */
     int (*running_process_detail_list)(void); /* presence only: R550+ */
     nvml_proc_fn compute_v3, compute_v2, compute_v1;
@@ -86,6 +88,11 @@ int nvml_read_processes(const struct nvml_state *s, struct gpuctl_device *d, str
 
 int nvml_wait_event(void *state, struct devslot *const *slots, size_t n, unsigned timeout_ms,
                     struct gpuctl_event *ev);
+
+/* How closely two of the backend's GPUs are joined (the backend's link): GPUCTL_LINK_BOARD,
+ * GPUCTL_LINK_NVLINK when the NVLink P2P status is OK, else NVML's common-ancestor level; -1
+ * when NVML cannot tell (entry point missing, an error, a lost GPU or one without a handle). */
+int nvml_link(void *state, const struct devslot *a, const struct devslot *b);
 
 /* Frees the event set, if one was made. */
 void nvml_events_close(struct nvml_state *s);

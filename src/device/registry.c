@@ -8,6 +8,7 @@
 #include <gpuctl/gpuctl.h>
 
 #include "device/backend.h"
+#include "device/links.h"
 #include "device/mask.h"
 #include "device/proc.h"
 #include "util/banned.h"
@@ -39,6 +40,8 @@ struct gpuctl {
     struct backend_env env;
     struct gpuctl_system sys;
     struct devlist devs;
+    int8_t *links; /* devs.n × devs.n levels (gpuctl_link()); made by gpuctl_new(), never changed
+                      after, so any thread may read it without a lock */
     struct fdinfo_scanner *fdinfo; /* when an open backend reads DRM clients */
     struct proc_names *names;      /* users and commands of GPU processes */
     bool host_pids;                /* gpuctl sees the host's PIDs, as NVML reports them */
@@ -430,6 +433,18 @@ int gpuctl_wait_event(struct gpuctl *g, unsigned timeout_ms, struct gpuctl_event
     return GPUCTL_ENOLIB;
 }
 
+/* Asks each backend once how closely its devices are joined, when g was opened to know
+ * (GPUCTL_OPEN_LINKS). Returns 0 or GPUCTL_ENOMEM. */
+static int make_links(struct gpuctl *g)
+{
+    g->links = links_new(g->devs.n);
+    if (!g->links)
+        return GPUCTL_ENOMEM;
+    for (size_t b = 0; (g->env.flags & GPUCTL_OPEN_LINKS) && b < g->nopen; b++)
+        links_fill(g->links, g->devs.v, g->devs.n, g->open[b].be, g->open[b].state);
+    return 0;
+}
+
 int gpuctl_new(const struct gpuctl_options *opts, struct gpuctl **out)
 {
     struct gpuctl *g = calloc(1, sizeof(*g));
@@ -453,6 +468,8 @@ int gpuctl_new(const struct gpuctl_options *opts, struct gpuctl **out)
     for (size_t b = 0; backends[b] && b < GPUCTL_MAX_BACKENDS && !ret; b++)
         ret = add_backend(g, backends[b]);
     if (!ret)
+        ret = make_links(g);
+    if (!ret)
         ret = gpuctl_refresh(g);
     if (ret) {
         gpuctl_free(g);
@@ -467,6 +484,7 @@ void gpuctl_free(struct gpuctl *g)
     if (!g)
         return;
     devlist_release(&g->devs);
+    free(g->links);
     for (size_t b = g->nopen; b-- > 0;)
         g->open[b].be->close(g->open[b].state);
     fdinfo_scanner_free(g->fdinfo);
@@ -493,6 +511,13 @@ size_t gpuctl_gpu_count(const struct gpuctl *g)
 const struct gpuctl_device *gpuctl_device_at(const struct gpuctl *g, size_t i)
 {
     return i < g->devs.n ? &g->devs.v[i].dev : NULL;
+}
+
+int gpuctl_link(const struct gpuctl *g, size_t a, size_t b)
+{
+    size_t n = g->devs.n;
+
+    return a < n && b < n ? g->links[a * n + b] : GPUCTL_LINK_UNKNOWN;
 }
 
 const char *gpuctl_vendor_name(enum gpuctl_vendor v)

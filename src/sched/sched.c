@@ -131,11 +131,12 @@ static int place_new(struct sched *s, struct allocation *a, bool cpu, struct sch
                      char *msg, size_t len)
 {
     struct sched_req r = request_for_policy(&a->req, a->id);
+    struct sched_topology topo = sched_topology(s);
     struct placement p;
 
     if (cpu)
         return sched_grant(s, a, NULL);
-    if (policy_place(s->view.v, s->view.n, &r, s->o.policy, NULL, &p) == 0)
+    if (policy_place(s->view.v, s->view.n, &r, s->o.policy, &topo, &p) == 0)
         return sched_grant(s, a, &p);
     if (a->req.wait_s != 0)
         return 0; /* queued; the thread's passes place it */
@@ -214,6 +215,7 @@ int sched_validate(struct sched *s, const struct sched_request *r, struct sched_
                    char *msg, size_t len)
 {
     struct sched_req pr = request_for_policy(r, -1);
+    struct sched_topology topo = sched_topology(s);
     struct placement p;
     bool cpu;
     int rc;
@@ -224,7 +226,7 @@ int sched_validate(struct sched *s, const struct sched_request *r, struct sched_
     rc = sched_allow(s->view.snap, r, s->view.v, s->view.n, &cpu, msg, len);
     if (!rc && cpu)
         would_give(s, r, NULL, ans);
-    else if (!rc && policy_place(s->view.v, s->view.n, &pr, s->o.policy, NULL, &p) == 0)
+    else if (!rc && policy_place(s->view.v, s->view.n, &pr, s->o.policy, &topo, &p) == 0)
         would_give(s, r, &p, ans);
     else if (!rc)
         ans->reasons = reasons(&s->view, &pr);

@@ -27,6 +27,8 @@ struct sched_options {
     const struct config *cfg;
     struct store *store;
     struct monitor *monitor;
+    const struct gpuctl *machine; /* the monitor's, opened with GPUCTL_OPEN_LINKS: how GPUs are
+                                     joined, for multi-GPU placement (may be NULL) */
     const char *procfs_root; /* where processes are looked up (their liveness, their parents) */
     const char *state_dir;   /* task logs go under <state_dir>/tasks/ID/ */
     enum sched_policy policy;

@@ -54,6 +54,10 @@ struct sched {
     struct sched_view view;           /* after the last pass */
 };
 
+/* How closely the GPUs are joined (gpuctl_link()), for policy_place(); all equally close when
+ * the machine is not known. */
+struct sched_topology sched_topology(const struct sched *s);
+
 /* Writes a message to msg (size len) and returns code: for refusals. */
 int sched_refuse(int code, char *msg, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -440,6 +440,7 @@ static bool settle(struct sched *s, struct allocation *a, int64_t now, bool hope
 {
     struct sched_view *view = &s->view;
     struct sched_req r = request_for_policy(&a->req, a->id);
+    struct sched_topology topo = sched_topology(s);
     struct placement p;
     char msg[768];
     bool cpu;
@@ -452,7 +453,7 @@ static bool settle(struct sched *s, struct allocation *a, int64_t now, bool hope
     }
     if (cpu)
         return sched_grant(s, a, NULL) == 0;
-    if (!hopeless && policy_place(view->v, view->n, &r, s->o.policy, NULL, &p) == 0)
+    if (!hopeless && policy_place(view->v, view->n, &r, s->o.policy, &topo, &p) == 0)
         return sched_grant(s, a, &p) == 0;
     if (now >= sched_deadline(a)) {
         if (a->req.fallback_cpu)
@@ -467,6 +468,20 @@ static bool settle(struct sched *s, struct allocation *a, int64_t now, bool hope
         *held = true; /* only the head holds GPUs: later ones may backfill the rest */
     }
     return false;
+}
+
+/* gpuctl_link() as a distance: an unknown link is farther than any known one. GPU views are at
+ * the machine's positions (the daemon opens it without masks; GPUs come before the CPU). */
+static int link_distance(void *ctx, size_t a, size_t b)
+{
+    int level = gpuctl_link(ctx, a, b);
+
+    return level == GPUCTL_LINK_UNKNOWN ? GPUCTL_LINK_SYSTEM + 10 : level;
+}
+
+struct sched_topology sched_topology(const struct sched *s)
+{
+    return (struct sched_topology){s->o.machine ? link_distance : NULL, (void *)s->o.machine};
 }
 
 /* Whether r's shape is among the n in failed. */

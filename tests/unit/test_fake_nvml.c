@@ -278,6 +278,90 @@ static void events_come_after_registration_once(void **state)
     unlink(path);
 }
 
+typedef nvmlReturn_t (*fn_ancestor)(nvmlDevice_t, nvmlDevice_t, nvmlGpuTopologyLevel_t *);
+typedef nvmlReturn_t (*fn_p2p)(nvmlDevice_t, nvmlDevice_t, nvmlGpuP2PCapsIndex_t,
+                               nvmlGpuP2PStatus_t *);
+
+static nvmlDevice_t device(unsigned i)
+{
+    nvmlDevice_t d = NULL;
+
+    assert_int_equal(CALL(fn_handle, "nvmlDeviceGetHandleByIndex_v2", i, &d), NVML_SUCCESS);
+    return d;
+}
+
+/* The common ancestor of devices i and j, or -(the return code). */
+static int ancestor(unsigned i, unsigned j)
+{
+    nvmlGpuTopologyLevel_t level = NVML_TOPOLOGY_SYSTEM;
+    nvmlReturn_t rc =
+        CALL(fn_ancestor, "nvmlDeviceGetTopologyCommonAncestor", device(i), device(j), &level);
+
+    return rc == NVML_SUCCESS ? (int)level : -(int)rc;
+}
+
+/* The P2P status of devices i and j for one capability, or -(the return code). */
+static int p2p(unsigned i, unsigned j, nvmlGpuP2PCapsIndex_t index)
+{
+    nvmlGpuP2PStatus_t status = NVML_P2P_STATUS_UNKNOWN;
+    nvmlReturn_t rc = CALL(fn_p2p, "nvmlDeviceGetP2PStatus", device(i), device(j), index, &status);
+
+    return rc == NVML_SUCCESS ? (int)status : -(int)rc;
+}
+
+static void topology_comes_from_either_side_of_a_pair(void **state)
+{
+    nvmlGpuTopologyLevel_t level;
+    nvmlDevice_t d;
+
+    (void)state;
+    open_fake("current", "gpu4-nvlink");
+    CALL(fn_void, "nvmlInit_v2");
+    d = first_device();
+    assert_int_equal(ancestor(0, 0), NVML_TOPOLOGY_INTERNAL);
+    assert_int_equal(ancestor(0, 1), NVML_TOPOLOGY_SINGLE);
+    assert_int_equal(ancestor(3, 2), NVML_TOPOLOGY_SINGLE);
+    assert_int_equal(ancestor(1, 2), NVML_TOPOLOGY_SYSTEM);
+    assert_int_equal(p2p(0, 1, NVML_P2P_CAPS_INDEX_NVLINK), NVML_P2P_STATUS_OK);
+    assert_int_equal(p2p(3, 2, NVML_P2P_CAPS_INDEX_NVLINK), NVML_P2P_STATUS_OK);
+    assert_int_equal(p2p(0, 2, NVML_P2P_CAPS_INDEX_NVLINK), NVML_P2P_STATUS_NOT_SUPPORTED);
+    assert_int_equal(p2p(0, 1, NVML_P2P_CAPS_INDEX_READ), NVML_P2P_STATUS_OK);
+    assert_int_equal(p2p(1, 3, NVML_P2P_CAPS_INDEX_PCI), NVML_P2P_STATUS_CHIPSET_NOT_SUPPORTED);
+    /* NVML's argument checks: handles first, then the out pointer, then the index. */
+    assert_int_equal(CALL(fn_ancestor, "nvmlDeviceGetTopologyCommonAncestor", d, d, NULL),
+                     NVML_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(
+        CALL(fn_ancestor, "nvmlDeviceGetTopologyCommonAncestor", d, (nvmlDevice_t)&level, &level),
+        NVML_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(
+        CALL(fn_p2p, "nvmlDeviceGetP2PStatus", d, device(1), NVML_P2P_CAPS_INDEX_NVLINK, NULL),
+        NVML_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(p2p(0, 1, NVML_P2P_CAPS_INDEX_UNKNOWN), -NVML_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(p2p(0, 1, (nvmlGpuP2PCapsIndex_t)-1), -NVML_ERROR_INVALID_ARGUMENT);
+    CALL(fn_void, "nvmlShutdown");
+    assert_int_equal(CALL(fn_ancestor, "nvmlDeviceGetTopologyCommonAncestor", d, d, NULL),
+                     NVML_ERROR_UNINITIALIZED);
+}
+
+static void topology_unknown_is_not_supported_and_lost_is_lost(void **state)
+{
+    (void)state;
+    open_fake("current", "gpu2");
+    CALL(fn_void, "nvmlInit_v2");
+    assert_int_equal(ancestor(0, 1), -NVML_ERROR_NOT_SUPPORTED);
+    assert_int_equal(ancestor(1, 1), NVML_TOPOLOGY_INTERNAL);
+    assert_int_equal(p2p(0, 1, NVML_P2P_CAPS_INDEX_NVLINK), NVML_P2P_STATUS_NOT_SUPPORTED);
+    assert_int_equal(p2p(0, 1, NVML_P2P_CAPS_INDEX_WRITE), NVML_P2P_STATUS_CHIPSET_NOT_SUPPORTED);
+    CALL(fn_void, "nvmlShutdown");
+    close_fake(NULL);
+    open_fake("current", "lost"); /* device 1 is lost */
+    CALL(fn_void, "nvmlInit_v2");
+    assert_int_equal(ancestor(0, 1), -NVML_ERROR_GPU_IS_LOST);
+    assert_int_equal(ancestor(1, 0), -NVML_ERROR_GPU_IS_LOST);
+    assert_int_equal(p2p(0, 1, NVML_P2P_CAPS_INDEX_NVLINK), -NVML_ERROR_GPU_IS_LOST);
+    CALL(fn_void, "nvmlShutdown");
+}
+
 static void driver_not_loaded(void **state)
 {
     (void)state;
@@ -294,6 +378,8 @@ static void r470_lacks_newer_entry_points(void **state)
     assert_null(dlsym(lib, "nvmlDeviceGetCurrentClocksEventReasons"));
     assert_non_null(dlsym(lib, "nvmlDeviceGetMemoryInfo"));
     assert_non_null(dlsym(lib, "nvmlDeviceGetComputeRunningProcesses_v2"));
+    assert_non_null(dlsym(lib, "nvmlDeviceGetTopologyCommonAncestor")); /* older than R470 */
+    assert_non_null(dlsym(lib, "nvmlDeviceGetP2PStatus"));
 }
 
 int main(void)
@@ -309,6 +395,8 @@ int main(void)
         cmocka_unit_test_teardown(bad_handles_and_indices_are_invalid_arguments, close_fake),
         cmocka_unit_test_teardown(missing_fields_are_not_supported_and_lost_gpus_are_lost,
                                   close_fake),
+        cmocka_unit_test_teardown(topology_comes_from_either_side_of_a_pair, close_fake),
+        cmocka_unit_test_teardown(topology_unknown_is_not_supported_and_lost_is_lost, close_fake),
         cmocka_unit_test_teardown(driver_not_loaded, close_fake),
         cmocka_unit_test_teardown(events_come_after_registration_once, close_fake),
         cmocka_unit_test_teardown(r470_lacks_newer_entry_points, close_fake),

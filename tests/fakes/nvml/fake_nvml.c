@@ -725,6 +725,94 @@ EXPORT nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t device, unsigned int 
 }
 
 /*
+ * Topology: a device's "common_ancestor": {"<other UUID>": 10, ...} gives the
+ * nvmlGpuTopologyLevel_t of a pair and "nvlink_peers": ["<UUID>", ...] the GPUs it shares NVLink
+ * with; either side of a pair may say it. Both handles pass the checks (and the fault switches)
+ * of every device call.
+ */
+#define ENTER2(d1, d2, out)                                                                        \
+    do {                                                                                           \
+        nvmlReturn_t entered_ = enter((d1), __func__);                                             \
+        if (entered_ == NVML_SUCCESS)                                                              \
+            entered_ = enter((d2), __func__);                                                      \
+        if (entered_ != NVML_SUCCESS)                                                              \
+            return entered_;                                                                       \
+        if (!(out))                                                                                \
+            return NVML_ERROR_INVALID_ARGUMENT;                                                    \
+    } while (0)
+
+static const char *uuid_of(nvmlDevice_t d)
+{
+    return json_string_value(json_object_get(J(d), "uuid"));
+}
+
+/* The level of a pair: INTERNAL for one device with itself, else what either side's
+ * "common_ancestor" says; NOT_SUPPORTED when neither says. */
+static nvmlReturn_t common_ancestor(nvmlDevice_t d1, nvmlDevice_t d2, unsigned long long *level)
+{
+    if (d1 == d2) {
+        *level = NVML_TOPOLOGY_INTERNAL;
+        return NVML_SUCCESS;
+    }
+    if (uuid_of(d2) && get_uint(d1, "common_ancestor", uuid_of(d2), level) == NVML_SUCCESS)
+        return NVML_SUCCESS;
+    if (uuid_of(d1) && get_uint(d2, "common_ancestor", uuid_of(d1), level) == NVML_SUCCESS)
+        return NVML_SUCCESS;
+    return NVML_ERROR_NOT_SUPPORTED;
+}
+
+/* Whether d's "nvlink_peers" lists peer. */
+static bool lists_peer(nvmlDevice_t d, nvmlDevice_t peer)
+{
+    const char *uuid = uuid_of(peer);
+    json_t *p;
+    size_t i;
+
+    json_array_foreach(json_object_get(J(d), "nvlink_peers"), i, p)
+    {
+        if (uuid && json_is_string(p) && strcmp(json_string_value(p), uuid) == 0)
+            return true;
+    }
+    return false;
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetTopologyCommonAncestor(nvmlDevice_t device1, nvmlDevice_t device2,
+                                                        nvmlGpuTopologyLevel_t *pathInfo)
+{
+    unsigned long long level;
+
+    ENTER2(device1, device2, pathInfo);
+    if (common_ancestor(device1, device2, &level) != NVML_SUCCESS)
+        return NVML_ERROR_NOT_SUPPORTED;
+    *pathInfo = (nvmlGpuTopologyLevel_t)level;
+    return NVML_SUCCESS;
+}
+
+/* NVLINK: OK when either lists the other as an NVLink peer, else NOT_SUPPORTED. The other
+ * indices: OK when the pair's common ancestor is known and no farther than the host bridge,
+ * else CHIPSET_NOT_SUPPORTED. The answer is a status; the return is SUCCESS. */
+EXPORT nvmlReturn_t nvmlDeviceGetP2PStatus(nvmlDevice_t device1, nvmlDevice_t device2,
+                                           nvmlGpuP2PCapsIndex_t p2pIndex,
+                                           nvmlGpuP2PStatus_t *p2pStatus)
+{
+    unsigned long long level = 0;
+
+    ENTER2(device1, device2, p2pStatus);
+    if ((unsigned)p2pIndex >= NVML_P2P_CAPS_INDEX_UNKNOWN)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (p2pIndex == NVML_P2P_CAPS_INDEX_NVLINK)
+        *p2pStatus = lists_peer(device1, device2) || lists_peer(device2, device1)
+                         ? NVML_P2P_STATUS_OK
+                         : NVML_P2P_STATUS_NOT_SUPPORTED;
+    else
+        *p2pStatus = common_ancestor(device1, device2, &level) == NVML_SUCCESS &&
+                             level <= NVML_TOPOLOGY_HOSTBRIDGE
+                         ? NVML_P2P_STATUS_OK
+                         : NVML_P2P_STATUS_CHIPSET_NOT_SUPPORTED;
+    return NVML_SUCCESS;
+}
+
+/*
  * Events: each device's fixture may hold "events": [{"type": "xid", "data": 79},
  * {"type": "dbe"}, {"type": "sbe"}]; a test appends to it (FAKE_NVML_LIVE=1). As with the real
  * library, a set delivers only events that came after the device was registered, each once, and
