@@ -122,6 +122,9 @@ static void child(const struct spawn_spec *sp)
 {
     int out, err, in;
 
+    /* First, let go of the daemon's descriptors: a listening socket held here would make a
+     * daemon restarted after a crash believe another one still answers. */
+    closefrom(3);
     setsid();
     if (sp->change_user &&
         (setgroups(sp->ngroups, sp->groups) != 0 || setgid(sp->gid) != 0 || setuid(sp->uid) != 0))

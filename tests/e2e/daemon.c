@@ -232,7 +232,11 @@ void daemon_restart(struct daemon *d, bool config, const char *const *extra)
     while (!read_address(d)) {
         if (waitpid(d->pid, &status, WNOHANG) == d->pid || now_s() > deadline) {
             char *log = daemon_log(d);
-            fail_msg("gpuctl serve did not start again:\n%s", log);
+            size_t len = strlen(log);
+            fail_msg("gpuctl serve did not start again (%s %d); its log ends:\n%s",
+                     WIFSIGNALED(status) ? "killed by signal" : "exit status",
+                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+                     log + (len > 1500 ? len - 1500 : 0));
         }
         sleep_ms(20);
     }

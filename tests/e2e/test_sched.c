@@ -595,6 +595,56 @@ static void concurrent_calls_never_exceed_limits_or_memory(void **state)
     assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
+/* The devices of an allocation answer, as "cuda:2,cuda:3" in index order. */
+static void devices_of(const json_t *j, char *out, size_t len)
+{
+    int idx[8], n = 0;
+    size_t i;
+    json_t *d;
+
+    json_array_foreach(json_object_get(j, "devices"), i, d) if (n < 8) idx[n++] =
+        (int)json_integer_value(json_object_get(d, "index"));
+    for (int a = 1; a < n; a++)
+        for (int b = a; b > 0 && idx[b] < idx[b - 1]; b--) {
+            int t = idx[b];
+            idx[b] = idx[b - 1];
+            idx[b - 1] = t;
+        }
+    out[0] = '\0';
+    for (int k = 0; k < n; k++)
+        snprintf(out + strlen(out), len - strlen(out), "%scuda:%d", k ? "," : "", idx[k]);
+}
+
+static void multi_gpu_work_goes_to_gpus_joined_by_nvlink(void **state)
+{
+    struct daemon d;
+    char got[64];
+    json_t *j;
+
+    (void)state;
+    /* 4 A100s: 0-1 and 2-3 joined by NVLink, the pairs on different CPUs */
+    daemon_start(&d, "gpu4-nvlink", config, real_proc);
+    json_decref(expect(&d, NULL, "POST", "/api/v1/gpu/allocate",
+                       "{\"device\": \"cuda:0\", \"memory_gb\": 4}", 200));
+    /* Ranked alone (most free memory, fewest allocations, lowest utilization, higher index),
+     * the best two are cuda:3 and cuda:1 (cuda:2 is at 3%), across CPUs. The closest sets are
+     * the NVLink pairs; of those, the one around the best ranked GPU, cuda:3, wins. */
+    j = expect(&d, NULL, "POST", "/api/v1/gpu/validate", "{\"gpu_count\": 2}", 200);
+    assert_true(json_is_true(json_object_get(j, "valid")));
+    json_decref(j);
+    j = expect(&d, NULL, "POST", "/api/v1/gpu/allocate", "{\"gpu_count\": 2}", 200);
+    devices_of(j, got, sizeof(got));
+    assert_string_equal(got, "cuda:2,cuda:3");
+    json_decref(j);
+    /* 37 GiB each: cuda:0 (4 GiB promised) cannot; of cuda:1-3 only 2-3 are joined closely */
+    j = expect(&d, NULL, "POST", "/api/v1/gpu/allocate", "{\"gpu_count\": 2, \"memory_gb\": 37}",
+               200);
+    devices_of(j, got, sizeof(got));
+    assert_string_equal(got, "cuda:2,cuda:3");
+    json_decref(j);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
+}
+
 /* ---- the queue ---- */
 
 struct arrivals {
@@ -1426,6 +1476,7 @@ int main(void)
         cmocka_unit_test_teardown(limits_cap_each_kind_per_gpu, daemon_cleanup_all),
         cmocka_unit_test_teardown(concurrent_calls_never_exceed_limits_or_memory,
                                   daemon_cleanup_all),
+        cmocka_unit_test_teardown(multi_gpu_work_goes_to_gpus_joined_by_nvlink, daemon_cleanup_all),
         cmocka_unit_test_teardown(the_head_of_the_queue_does_not_starve, daemon_cleanup_all),
         cmocka_unit_test_teardown(a_queued_request_times_out_or_falls_back_to_the_cpu,
                                   daemon_cleanup_all),
@@ -1446,6 +1497,8 @@ int main(void)
     };
 
     signal(SIGPIPE, SIG_IGN);
+    if (getenv("TEST_FILTER")) /* e.g. TEST_FILTER='kill_9*' while working on one */
+        cmocka_set_test_filter(getenv("TEST_FILTER"));
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
