@@ -368,6 +368,7 @@ void sched_tasks_tick(struct sched *s)
 static int check_spec(const struct task_spec *spec, char *msg, size_t len)
 {
     const char *key;
+    struct stat st;
     json_t *v;
     size_t i;
 
@@ -389,8 +390,13 @@ static int check_spec(const struct task_spec *spec, char *msg, size_t len)
         if (!json_is_string(v) || !key[0] || strchr(key, '='))
             return sched_refuse(GPUCTL_EINVAL, msg, len, "env.%s must be a text", key);
     }
-    if (spec->cwd && spec->cwd[0] != '/')
-        return sched_refuse(GPUCTL_EINVAL, msg, len, "cwd must be an absolute directory");
+    if (spec->cwd && (spec->cwd[0] != '/' || strlen(spec->cwd) >= sizeof(((struct task *)0)->cwd)))
+        return sched_refuse(GPUCTL_EINVAL, msg, len,
+                            "cwd must be an absolute directory, shorter than %zu characters",
+                            sizeof(((struct task *)0)->cwd));
+    if (spec->cwd && (stat(spec->cwd, &st) != 0 || !S_ISDIR(st.st_mode)))
+        return sched_refuse(GPUCTL_EINVAL, msg, len, "cwd %s is not a directory here",
+                            spec->cwd);
     return 0;
 }
 

@@ -323,6 +323,8 @@ static void bad_requests_are_refused_and_change_nothing(void **state)
             "{\"command\": [\"true\"], \"kind\": \"inference\"}", 400, "leave kind out");
     refused(&d, NULL, "POST", "/api/v2/tasks", "{\"command\": [\"no-such-program-here\"]}", 400,
             "not found");
+    refused(&d, NULL, "POST", "/api/v2/tasks", "{\"command\": [\"true\"], \"cwd\": \"/nope\"}",
+            400, "cwd /nope is not a directory here");
     refused(&d, NULL, "POST", "/api/v1/gpu/release", "{\"allocation_id\": \"one\"}", 400,
             "allocation_id");
     refused(&d, NULL, "POST", "/api/v1/gpu/release", "{\"allocation_id\": 77}", 404,
