@@ -178,6 +178,40 @@ static void task_file(const struct task *t, const char *name, char *out, size_t 
     snprintf(out, len, "%.*s/%s", slash ? (int)(slash - t->stdout_path) : 0, t->stdout_path, name);
 }
 
+/* The groups of the task's user (into groups, room for max); 0 when they cannot be read. */
+static size_t user_groups(const struct task *t, gid_t *groups, size_t max)
+{
+    struct passwd pw, *res = NULL;
+    char scratch[2048];
+    int n = (int)max;
+
+    if (getpwuid_r((uid_t)t->uid, &pw, scratch, sizeof(scratch), &res) != 0 || !res ||
+        getgrouplist(res->pw_name, (gid_t)t->gid, groups, &n) < 0)
+        return 0;
+    return (size_t)n;
+}
+
+/* The paths of the files the task's keeper writes (both of size len), none there yet. */
+static void keeper_files(const struct task *t, char *pid_file, char *status_file, size_t len)
+{
+    task_file(t, "pid", pid_file, len);
+    task_file(t, "status", status_file, len);
+    unlink(pid_file);
+    unlink(status_file);
+}
+
+/* Marks r running in the ledger, before its fork. */
+static int mark_running(struct sched *s, struct task_run *r, char *msg, size_t len)
+{
+    r->t.state = TASK_RUNNING;
+    r->t.pid = 0;
+    r->t.pid_start = 0;
+    r->t.started_ms = clock_wall_ms();
+    if (ledger_put_task(s->o.store, &r->t) != 0)
+        return sched_refuse(GPUCTL_EIO, msg, len, "the ledger cannot be written");
+    return 0;
+}
+
 /* Forks the task once its allocation is active. It is running in the ledger before it is
  * forked: a daemon killed in between finds it again by its keeper's pid file, and never starts
  * it twice. */
@@ -188,8 +222,6 @@ static int start(struct sched *s, struct task_run *r, const struct allocation *a
     char **argv = strings(argv_json, false), **envp = strings(env, true), path[1024];
     char pid_file[640], status_file[640];
     gid_t groups[256];
-    int ngroups = 256;
-    struct passwd *pw = getpwuid((uid_t)r->t.uid);
     struct spawn_spec sp = {.path = path,
                             .argv = argv,
                             .envp = envp,
@@ -206,22 +238,13 @@ static int start(struct sched *s, struct task_run *r, const struct allocation *a
     pid_t pid;
 
     if (!rc) {
-        task_file(&r->t, "pid", pid_file, sizeof(pid_file));
-        task_file(&r->t, "status", status_file, sizeof(status_file));
-        unlink(pid_file);
-        unlink(status_file);
+        keeper_files(&r->t, pid_file, status_file, sizeof(pid_file));
         rc = spawn_resolve(argv[0], envp, path, sizeof(path), msg, len);
     }
-    if (!rc && sp.change_user && pw && getgrouplist(pw->pw_name, sp.gid, groups, &ngroups) >= 0)
-        sp.ngroups = (size_t)ngroups;
-    if (!rc) {
-        r->t.state = TASK_RUNNING;
-        r->t.pid = 0;
-        r->t.pid_start = 0;
-        r->t.started_ms = clock_wall_ms();
-        if (ledger_put_task(s->o.store, &r->t) != 0)
-            rc = sched_refuse(GPUCTL_EIO, msg, len, "the ledger cannot be written");
-    }
+    if (!rc && sp.change_user)
+        sp.ngroups = user_groups(&r->t, groups, sizeof(groups) / sizeof(groups[0]));
+    if (!rc)
+        rc = mark_running(s, r, msg, len);
     if (!rc && (pid = spawn_task(&sp, msg, len)) > 0)
         r->t.pid = pid;
     else if (!rc)
@@ -478,12 +501,42 @@ static int check_program(const struct task *t, char *msg, size_t len)
     return rc;
 }
 
+/* Writes the task and its allocation (admitted now: granted or queued) in one transaction.
+ * Returns 0, or an error with nothing written and the allocation forgotten. Lock held. */
+static int file_task(struct sched *s, struct task_run *run, const struct sched_request *req,
+                     const struct sched_caller *c, char *msg, size_t len)
+{
+    struct sched_answer ans;
+    int rc = ledger_begin(s->o.store) != 0 ? GPUCTL_EIO : 0;
+
+    if (rc)
+        return rc;
+    rc = ledger_put_task(s->o.store, &run->t); /* its id first: the allocation names it */
+    if (!rc)
+        rc = sched_admit(s, req, c, run->t.id, &ans, msg, len);
+    if (!rc) {
+        run->t.alloc_id = ans.a.id;
+        sched_answer_release(&ans);
+        rc = ledger_put_task(s->o.store, &run->t);
+    }
+    if (ledger_end(s->o.store, rc == 0) != 0 && !rc)
+        rc = GPUCTL_EIO;
+    if (rc && run->t.alloc_id) { /* rolled back: the allocation was never made */
+        struct allocation *a = sched_find_open(s, run->t.alloc_id);
+        if (a) {
+            sched_forget(s, a);
+            alloc_release(a);
+            free(a);
+        }
+    }
+    return rc;
+}
+
 int sched_submit(struct sched *s, const struct task_spec *spec, const struct sched_request *r,
                  const struct sched_caller *c, int64_t *id, char *msg, size_t len)
 {
     struct sched_request req = *r;
     struct task_run *run;
-    struct sched_answer ans;
     int rc = check_spec(spec, msg, len);
 
     if (rc)
@@ -498,28 +551,8 @@ int sched_submit(struct sched *s, const struct task_spec *spec, const struct sch
         rc = check_program(&run->t, msg, len);
     pthread_mutex_lock(&s->lock);
     sched_pass(s); /* outside the transaction: what it changes stands whatever becomes of this */
-    if (!rc && ledger_begin(s->o.store) != 0)
-        rc = GPUCTL_EIO;
-    if (!rc) {
-        rc = ledger_put_task(s->o.store, &run->t); /* its id first: the allocation names it */
-        if (!rc)
-            rc = sched_admit(s, &req, c, run->t.id, &ans, msg, len);
-        if (!rc) {
-            run->t.alloc_id = ans.a.id;
-            sched_answer_release(&ans);
-            rc = ledger_put_task(s->o.store, &run->t);
-        }
-        if (ledger_end(s->o.store, rc == 0) != 0 && !rc)
-            rc = GPUCTL_EIO;
-        if (rc && run->t.alloc_id) { /* rolled back: the allocation was never made */
-            struct allocation *a = sched_find_open(s, run->t.alloc_id);
-            if (a) {
-                sched_forget(s, a);
-                alloc_release(a);
-                free(a);
-            }
-        }
-    }
+    if (!rc)
+        rc = file_task(s, run, &req, c, msg, len);
     if (!rc && (rc = keep_task(s, run)) == 0) {
         *id = run->t.id;
         run = NULL;
