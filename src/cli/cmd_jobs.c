@@ -101,12 +101,30 @@ static json_t *environment(void)
     return env;
 }
 
+/* The task as the daemon takes it: the options' request (stolen; may be NULL), the command, this
+ * environment and directory, the caller's mask, and waiting for ever unless told otherwise. */
+static json_t *task_body(json_t *request, char **command, int n, const char *cwd)
+{
+    json_t *body = request ? request : json_object(), *words = json_array();
+    const char *mask = getenv("CUDA_VISIBLE_DEVICES");
+
+    for (int i = 0; i < n; i++)
+        json_array_append_new(words, json_string(command[i]));
+    json_object_set_new(body, "command", words);
+    json_object_set_new(body, "env", environment());
+    json_object_set_new(body, "cwd", json_string(cwd));
+    if (mask)
+        json_object_set_new(body, "visible_devices", json_string(mask));
+    if (!json_object_get(body, "wait"))
+        json_object_set_new(body, "wait", json_string("forever"));
+    return body;
+}
+
 int cmd_submit(struct cli *c, int argc, char **argv)
 {
     struct job_opts j = {0};
     struct client *cl = NULL;
-    json_t *body, *command, *task = NULL;
-    const char *mask = getenv("CUDA_VISIBLE_DEVICES");
+    json_t *body, *task = NULL;
     char cwd[4096];
     int rc;
 
@@ -120,17 +138,7 @@ int cmd_submit(struct cli *c, int argc, char **argv)
         json_decref(j.request);
         return cli_fail(c, CLI_FAILURE, "cannot read the working directory: %s", strerror(errno));
     }
-    body = j.request ? j.request : json_object();
-    command = json_array();
-    for (int i = optind; i < argc; i++)
-        json_array_append_new(command, json_string(argv[i]));
-    json_object_set_new(body, "command", command);
-    json_object_set_new(body, "env", environment());
-    json_object_set_new(body, "cwd", json_string(cwd));
-    if (mask)
-        json_object_set_new(body, "visible_devices", json_string(mask));
-    if (!json_object_get(body, "wait"))
-        json_object_set_new(body, "wait", json_string("forever"));
+    body = task_body(j.request, argv + optind, argc - optind, cwd);
     rc = client_open(c, j.daemon, &cl);
     if (rc == CLI_OK)
         rc = call(c, cl, "POST", "/api/v2/tasks", body, &task);
@@ -530,6 +538,21 @@ static void print_limits(const json_t *res)
     }
 }
 
+/* A limit as written, "4" or "none", as JSON (null for none); NULL when it is neither. */
+static json_t *limit_value(const char *s)
+{
+    char *end;
+    long n;
+
+    if (strcmp(s, "none") == 0)
+        return json_null();
+    errno = 0;
+    n = strtol(s, &end, 10);
+    if (errno || *end || end == s || n < 0 || n > 1000)
+        return NULL;
+    return json_integer(n);
+}
+
 /* Reads `set DEVICE KIND=N ...` into {"cuda:0": {"training": 1}}. */
 static int limits_body(const struct cli *c, int argc, char **argv, json_t **out)
 {
@@ -537,8 +560,8 @@ static int limits_body(const struct cli *c, int argc, char **argv, json_t **out)
 
     for (int i = 0; i < argc; i++) {
         const char *eq = strchr(argv[i], '=');
-        char kind[32], *end;
-        long n;
+        char kind[32];
+        json_t *limit;
         if (!eq) {
             dev = json_object();
             json_object_set_new(max, argv[i], dev);
@@ -553,18 +576,12 @@ static int limits_body(const struct cli *c, int argc, char **argv, json_t **out)
         }
         memcpy(kind, argv[i], (size_t)(eq - argv[i]));
         kind[eq - argv[i]] = '\0';
-        if (strcmp(eq + 1, "none") == 0) {
-            json_object_set_new(dev, kind, json_null());
-            continue;
-        }
-        errno = 0;
-        n = strtol(eq + 1, &end, 10);
-        if (errno || *end || end == eq + 1 || n < 0 || n > 1000) {
+        if (!(limit = limit_value(eq + 1))) {
             json_decref(max);
             return cli_fail(c, CLI_USAGE, "'%s': a limit is a whole number from 0 to 1000, or none",
                             argv[i]);
         }
-        json_object_set_new(dev, kind, json_integer(n));
+        json_object_set_new(dev, kind, limit);
     }
     if (!dev || json_object_size(dev) == 0) {
         json_decref(max);
