@@ -418,8 +418,7 @@ static int check_spec(const struct task_spec *spec, char *msg, size_t len)
                             "cwd must be an absolute directory, shorter than %zu characters",
                             sizeof(((struct task *)0)->cwd));
     if (spec->cwd && (stat(spec->cwd, &st) != 0 || !S_ISDIR(st.st_mode)))
-        return sched_refuse(GPUCTL_EINVAL, msg, len, "cwd %s is not a directory here",
-                            spec->cwd);
+        return sched_refuse(GPUCTL_EINVAL, msg, len, "cwd %s is not a directory here", spec->cwd);
     return 0;
 }
 
