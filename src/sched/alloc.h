@@ -35,6 +35,7 @@ struct allocation {
     struct alloc_device *dev;                 /* ndev of them (malloc'd); NULL while queued */
     int64_t created_ms, started_ms, ended_ms; /* unix ms; 0 until then */
     char reason[256];                         /* why it failed or was released */
+    uint64_t shape; /* while queued: the hash of its shape (sched/queue.c) */
 };
 
 enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_SUCCEEDED, TASK_FAILED, TASK_CANCELLED };

@@ -74,42 +74,57 @@ static void because(char *why, size_t len, const char *fmt, const char *a, const
         str_appendf(why, len, fmt, why[0] ? "; " : "", a, b);
 }
 
-/* The reasons that could change (memory, limits, holds) for a GPU that could fit. */
-static bool fits_now(const struct gpu_view *g, const struct sched_req *r, char *why, size_t len)
-{
-    uint64_t wanted = policy_wanted(g, r);
-    char want[32], have[32];
-    bool ok = true;
+/* What could change (memory, limits, holds) for a GPU that could fit. */
+struct now {
+    uint64_t wanted;
+    bool room, driver_room, under_limit, not_held;
+};
 
-    size_format(wanted, want, sizeof(want));
-    size_format(policy_free(g), have, sizeof(have));
-    if (wanted > policy_free(g)) {
+/* Writes why a GPU does not fit now, as n says. */
+static void explain_now(const struct gpu_view *g, const struct sched_req *r, const struct now *n,
+                        char *why, size_t len)
+{
+    char want[32], have[32];
+
+    size_format(n->wanted, want, sizeof(want));
+    if (!n->room) {
+        size_format(policy_free(g), have, sizeof(have));
         because(why, len, "%s%s wanted, %s free after reservations", want, have);
-        ok = false;
     }
-    if (wanted && g->driver_free != SCHED_FREE_UNKNOWN && wanted > g->driver_free) {
+    if (!n->driver_room) {
         size_format(g->driver_free, have, sizeof(have));
         because(why, len, "%s%s wanted, %s free on the GPU", want, have);
-        ok = false;
     }
-    if (g->limit[r->kind] != SCHED_NO_LIMIT && g->tasks[r->kind] >= g->limit[r->kind]) {
+    if (!n->under_limit) {
         snprintf(have, sizeof(have), "%u", g->limit[r->kind]);
         because(why, len, "%sat its limit of %s %s allocations", have, sched_kind_name(r->kind));
-        ok = false;
     }
-    if (g->held_for && g->held_for != r->id) {
+    if (!n->not_held)
         because(why, len, "%s%s%s", "kept for the request at the head of the queue", "");
-        ok = false;
-    }
-    return ok;
+}
+
+/* Whether a GPU that could fit fits now; why not into why (may be NULL: placement asks often,
+ * and formats nothing then). */
+static bool fits_now(const struct gpu_view *g, const struct sched_req *r, char *why, size_t len)
+{
+    struct now n = {.wanted = policy_wanted(g, r)};
+
+    n.room = n.wanted <= policy_free(g);
+    n.driver_room = !n.wanted || g->driver_free == SCHED_FREE_UNKNOWN || n.wanted <= g->driver_free;
+    n.under_limit = g->limit[r->kind] == SCHED_NO_LIMIT || g->tasks[r->kind] < g->limit[r->kind];
+    n.not_held = !g->held_for || g->held_for == r->id;
+    if (why)
+        explain_now(g, r, &n, why, len);
+    return n.room && n.driver_room && n.under_limit && n.not_held;
 }
 
 bool policy_fits(const struct gpu_view *g, const struct sched_req *r, char *why, size_t len)
 {
     char total[32] = "", want[32] = "";
 
-    if (why)
-        why[0] = '\0';
+    if (!why) /* placement: no words, as fast as it goes */
+        return policy_could_fit(g, r) && fits_now(g, r, NULL, 0);
+    why[0] = '\0';
     if (!g->usable)
         because(why, len, "%s%s%s", "not usable (lost, failing or unhealthy)", "");
     if (!g->allowed)

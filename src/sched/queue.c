@@ -55,26 +55,49 @@ static size_t queue_slot(const struct sched *s, const struct allocation *a)
 
 bool sched_same_shape(const struct sched_request *a, const struct sched_request *b)
 {
-    return a->count == b->count && a->memory == b->memory && a->fraction == b->fraction &&
-           a->kind == b->kind && a->has_visible == b->has_visible &&
-           strcmp(a->gpu_type, b->gpu_type) == 0 && strcmp(a->device, b->device) == 0 &&
+    return a->count == b->count && a->fraction == b->fraction && a->kind == b->kind &&
+           a->has_visible == b->has_visible && strcmp(a->gpu_type, b->gpu_type) == 0 &&
+           strcmp(a->device, b->device) == 0 &&
            (!a->has_visible || strcmp(a->visible, b->visible) == 0);
 }
 
-/* Counts a's shape in (or, with delta -1, out of) the queue's shapes. */
-static int count_shape(struct sched *s, const struct allocation *a, int delta)
+/* FNV-1a over what sched_same_shape() compares, so that most comparisons are of one number. */
+static uint64_t shape_hash(const struct sched_request *r)
 {
-    for (size_t i = 0; i < s->nshapes; i++) {
-        if (!sched_same_shape(&s->shapes[i].req, &a->req))
-            continue;
-        if (delta > 0)
-            s->shapes[i].count++;
-        else if (--s->shapes[i].count == 0)
-            s->shapes[i] = s->shapes[--s->nshapes];
+    uint64_t h = 14695981039346656037ull;
+    const char *texts[] = {r->gpu_type, r->device, r->has_visible ? r->visible : ""};
+    unsigned nums[] = {r->count, (unsigned)r->kind, (unsigned)r->has_visible,
+                       (unsigned)(r->fraction * 1e6)};
+
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+        h = (h ^ nums[i]) * 1099511628211ull;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        for (const char *c = texts[i]; *c; c++)
+            h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    return h;
+}
+
+size_t sched_shape_of(const struct sched *s, const struct allocation *a)
+{
+    for (size_t i = 0; i < s->nshapes; i++)
+        if (s->shapes[i].hash == a->shape && sched_same_shape(&s->shapes[i].key, &a->req))
+            return i;
+    return SIZE_MAX;
+}
+
+/* Counts queued a under its shape, which keeps the least memory asked under it. */
+static int add_shape(struct sched *s, struct allocation *a)
+{
+    size_t i;
+
+    a->shape = shape_hash(&a->req);
+    i = sched_shape_of(s, a);
+    if (i != SIZE_MAX) {
+        s->shapes[i].count++;
+        if (a->req.memory < s->shapes[i].min_memory)
+            s->shapes[i].min_memory = a->req.memory;
         return 0;
     }
-    if (delta < 0)
-        return 0;
     if (s->nshapes == s->capshapes) {
         size_t c = s->capshapes ? s->capshapes * 2 : 16;
         struct sched_shape *bigger = realloc(s->shapes, c * sizeof(*bigger));
@@ -83,8 +106,18 @@ static int count_shape(struct sched *s, const struct allocation *a, int delta)
         s->shapes = bigger;
         s->capshapes = c;
     }
-    s->shapes[s->nshapes++] = (struct sched_shape){a->req, 1};
+    s->shapes[s->nshapes++] = (struct sched_shape){a->req, a->shape, 1, a->req.memory};
     return 0;
+}
+
+void sched_compact_shapes(struct sched *s)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < s->nshapes; i++)
+        if (s->shapes[i].count > 0)
+            s->shapes[kept++] = s->shapes[i];
+    s->nshapes = kept;
 }
 
 /* Adds queued a to the queue in its place. */
@@ -93,7 +126,7 @@ static int queue_add(struct sched *s, struct allocation *a)
     size_t at;
     int64_t deadline = sched_deadline(a);
 
-    if (grow(&s->queue, s->nqueue, &s->capqueue) != 0 || count_shape(s, a, +1) != 0)
+    if (grow(&s->queue, s->nqueue, &s->capqueue) != 0 || add_shape(s, a) != 0)
         return GPUCTL_ENOMEM;
     at = queue_slot(s, a);
     memmove(&s->queue[at + 1], &s->queue[at], (s->nqueue - at) * sizeof(*s->queue));
@@ -109,8 +142,10 @@ void sched_unqueue(struct sched *s, struct allocation *a)
     size_t at = queue_slot(s, a);
 
     if (at < s->nqueue && s->queue[at] == a) {
+        size_t k = sched_shape_of(s, a);
         remove_at(s->queue, &s->nqueue, at);
-        count_shape(s, a, -1);
+        if (k != SIZE_MAX)
+            s->shapes[k].count--; /* an empty shape stays until the next pass compacts */
     }
 }
 
@@ -139,9 +174,11 @@ int sched_keep(struct sched *s, struct allocation *a)
     memmove(&s->open[at + 1], &s->open[at], (s->nopen - at) * sizeof(*s->open));
     s->open[at] = a;
     s->nopen++;
+    s->nholders += a->pid > 0;
     if ((a->state == ALLOC_QUEUED && queue_add(s, a) != 0) ||
         (a->state == ALLOC_ACTIVE && sched_activate(s, a) != 0)) {
         remove_at(s->open, &s->nopen, at);
+        s->nholders -= a->pid > 0;
         return GPUCTL_ENOMEM;
     }
     return 0;
@@ -176,6 +213,7 @@ void sched_forget(struct sched *s, struct allocation *a)
         size_t mid = (lo + hi) / 2;
         if (s->open[mid] == a) {
             remove_at(s->open, &s->nopen, mid);
+            s->nholders -= a->pid > 0;
             break;
         }
         if (s->open[mid]->id < a->id)

@@ -491,7 +491,7 @@ int sched_set_limits(struct sched *s, const json_t *max_concurrent, const struct
 /* Releases the allocations whose holding process (gpuctl run) has ended. */
 static void reap_holders(struct sched *s, const char *when)
 {
-    for (size_t i = 0; i < s->nopen; i++) {
+    for (size_t i = 0; s->nholders && i < s->nopen; i++) {
         struct allocation *a = s->open[i];
         char why[128];
         if (a->pid <= 0 || sched_pid_start(s, a->pid) == a->pid_start)

@@ -23,10 +23,14 @@ struct sched_view {
     struct gpu_view v[SCHED_MAX_GPUS];
 };
 
-/* A shape of request in the queue (what decides where it fits), and how many queued have it. */
+/* A shape of request in the queue: what decides where it fits, but for the memory (asking more
+ * never fits where less did not). How many queued have it, and the least memory they ask. */
 struct sched_shape {
-    struct sched_request req;
-    size_t count;
+    struct sched_request key;
+    uint64_t hash;       /* of the key (allocation.shape) */
+    size_t count;        /* 0: none left; gone at the next pass */
+    uint64_t min_memory; /* no queued one of this shape asks less (a lower bound: exact after a
+                            pass that saw the whole queue) */
 };
 
 struct sched {
@@ -38,6 +42,7 @@ struct sched {
 
     struct allocation **open; /* queued and active allocations, by id */
     size_t nopen, capopen;
+    size_t nholders;            /* of them, held by a process (gpuctl run): watched for its end */
     struct allocation **active; /* the active ones, in no order */
     size_t nactive, capactive;
     struct allocation **queue; /* the queued ones, in queue order (priority, then id) */
@@ -109,8 +114,15 @@ size_t sched_position(const struct sched *s, const struct allocation *a);
 /* When queued a times out (unix ms); INT64_MAX when it may wait for ever. */
 int64_t sched_deadline(const struct allocation *a);
 
-/* Whether two requests would fit the same GPUs: same count, memory, model, kind, device, mask. */
+/* Whether two requests have the same shape: count, fraction, model, kind, device and mask (the
+ * memory aside). */
 bool sched_same_shape(const struct sched_request *a, const struct sched_request *b);
+
+/* The position of queued a's shape in s->shapes; SIZE_MAX when it has none. */
+size_t sched_shape_of(const struct sched *s, const struct allocation *a);
+
+/* Drops the shapes no queued allocation has any more (positions change: between passes). */
+void sched_compact_shapes(struct sched *s);
 
 /* Ends allocation a: released or failed with reason, written to the ledger, forgotten, freed. */
 void sched_end(struct sched *s, struct allocation *a, enum alloc_state st, const char *reason);

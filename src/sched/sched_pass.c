@@ -484,46 +484,100 @@ struct sched_topology sched_topology(const struct sched *s)
     return (struct sched_topology){s->o.machine ? link_distance : NULL, (void *)s->o.machine};
 }
 
-/* Whether r's shape is among the n in failed. */
-static bool failed_before(const struct sched_request *const *failed, size_t n,
-                          const struct sched_request *r)
+/* What a pass has learned of each shape in the queue: room only shrinks during a pass (grants
+ * reserve, the head holds), so once a request finds none, later ones of its shape asking as much
+ * memory or more find none either. A shape is settled once that covers every request of it. */
+struct learned {
+    size_t n, unsettled;
+    uint64_t *failed_at; /* the least memory that found no room; UINT64_MAX: none failed */
+    uint64_t *seen_min;  /* the least memory asked by one still queued, seen so far */
+    bool *settled;
+};
+
+static bool learned_init(struct learned *l, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (sched_same_shape(failed[i], r))
-            return true;
-    return false;
+    l->n = l->unsettled = n;
+    l->failed_at = malloc((n + 1) * sizeof(*l->failed_at));
+    l->seen_min = malloc((n + 1) * sizeof(*l->seen_min));
+    l->settled = calloc(n + 1, sizeof(*l->settled));
+    for (size_t k = 0; l->failed_at && l->seen_min && k < n; k++)
+        l->failed_at[k] = l->seen_min[k] = UINT64_MAX;
+    return l->failed_at && l->seen_min && l->settled;
+}
+
+static void learned_free(struct learned *l)
+{
+    free(l->failed_at);
+    free(l->seen_min);
+    free(l->settled);
+}
+
+static void settle_shape(struct learned *l, size_t k)
+{
+    if (!l->settled[k]) {
+        l->settled[k] = true;
+        l->unsettled--;
+    }
+}
+
+/* Queued a found no room: the least memory its shape cannot have now. If not even the least any
+ * queued one of its shape asks (min) fits anywhere (the head's holds count), none of them does:
+ * one more placement settles the whole shape. Uses the GPUs resolve() allowed for a. */
+static uint64_t smallest_failing(struct sched *s, const struct allocation *a, uint64_t min)
+{
+    struct sched_req r = request_for_policy(&a->req, -1); /* not the head: its holds bind */
+    struct placement p;
+
+    if (min >= a->req.memory)
+        return a->req.memory;
+    r.memory = min;
+    return policy_place(s->view.v, s->view.n, &r, s->o.policy, NULL, &p) == 0 ? a->req.memory : min;
 }
 
 /*
- * The queue in its order. Room only shrinks during a pass (grants reserve, the head holds), so
- * once a request of some shape finds none, later ones of that shape are not placed again, and
- * once every shape in the queue has found none the pass stops, unless a queued request may time
- * out now. With a long queue of few shapes a decision costs about one placement.
+ * The queue in its order, stopping as soon as nothing behind can start (every shape settled)
+ * and no queued request may time out now. With a long queue of few shapes a decision costs
+ * about one placement; each shape's least memory is learned afresh when the pass sees it whole.
  */
 static bool run_queue(struct sched *s, int64_t now)
 {
-    size_t cap = s->nshapes + 1, nfailed = 0, i = 0;
-    const struct sched_request **failed = malloc(cap * sizeof(*failed));
     bool changed = false, held = false, timeouts = now >= s->next_deadline;
+    struct learned l;
     int64_t next = INT64_MAX;
+    size_t i = 0;
 
+    sched_compact_shapes(s);
+    if (!learned_init(&l, s->nshapes))
+        timeouts = true; /* out of memory: no shortcuts, the whole queue */
     while (i < s->nqueue) {
         struct allocation *a = s->queue[i];
-        bool hopeless = failed && failed_before(failed, nfailed, &a->req);
+        size_t k = sched_shape_of(s, a);
+        bool known = k != SIZE_MAX && l.failed_at && l.seen_min && l.settled;
+        bool hopeless = known && a->req.memory >= l.failed_at[k];
         changed |= settle(s, a, now, hopeless, &held);
-        if (i >= s->nqueue || s->queue[i] != a)
-            continue; /* granted or ended: the next one moved up */
-        if (sched_deadline(a) < next)
-            next = sched_deadline(a);
-        if (!hopeless && failed && nfailed < cap)
-            failed[nfailed++] = &a->req;
-        i++;
-        if (!timeouts && failed && nfailed >= s->nshapes)
-            break; /* nothing behind can start, and nothing times out yet */
+        if (i >= s->nqueue || s->queue[i] != a) { /* granted or ended: the next moved up */
+            if (known && s->shapes[k].count == 0)
+                settle_shape(&l, k);
+        } else {
+            next = sched_deadline(a) < next ? sched_deadline(a) : next;
+            if (known && a->req.memory < l.seen_min[k])
+                l.seen_min[k] = a->req.memory;
+            if (known && !hopeless)
+                l.failed_at[k] = smallest_failing(s, a, s->shapes[k].min_memory);
+            if (known && l.failed_at[k] <= s->shapes[k].min_memory)
+                settle_shape(&l, k);
+            i++;
+        }
+        if (!timeouts && l.unsettled == 0)
+            break;
     }
-    if (i >= s->nqueue)
-        s->next_deadline = next; /* seen whole: exact */
-    free(failed);
+    if (i >= s->nqueue) { /* seen whole: the deadlines and least memories are exact */
+        s->next_deadline = next;
+        for (size_t k = 0; l.seen_min && k < l.n; k++)
+            if (s->shapes[k].count)
+                s->shapes[k].min_memory = l.seen_min[k];
+    }
+    learned_free(&l);
     return changed;
 }
 

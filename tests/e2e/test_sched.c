@@ -323,8 +323,8 @@ static void bad_requests_are_refused_and_change_nothing(void **state)
             "{\"command\": [\"true\"], \"kind\": \"inference\"}", 400, "leave kind out");
     refused(&d, NULL, "POST", "/api/v2/tasks", "{\"command\": [\"no-such-program-here\"]}", 400,
             "not found");
-    refused(&d, NULL, "POST", "/api/v2/tasks", "{\"command\": [\"true\"], \"cwd\": \"/nope\"}",
-            400, "cwd /nope is not a directory here");
+    refused(&d, NULL, "POST", "/api/v2/tasks", "{\"command\": [\"true\"], \"cwd\": \"/nope\"}", 400,
+            "cwd /nope is not a directory here");
     refused(&d, NULL, "POST", "/api/v1/gpu/release", "{\"allocation_id\": \"one\"}", 400,
             "allocation_id");
     refused(&d, NULL, "POST", "/api/v1/gpu/release", "{\"allocation_id\": 77}", 404,
@@ -721,6 +721,40 @@ static void the_head_of_the_queue_does_not_starve(void **state)
     assert_true(alloc_reaches(&d, arr.ids[1], "active", 2.0));
     j = allocation(&d, arr.ids[2]);
     assert_json_int(j, "queue_position", 1);
+    json_decref(j);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
+}
+
+static void smaller_requests_backfill_where_the_head_cannot_go(void **state)
+{
+    struct daemon d;
+    json_int_t big, small, bigger;
+    json_t *j;
+
+    (void)state;
+    start(&d);
+    /* cuda:0 (23.67 GiB usable) keeps 8.67 free, cuda:1 (9.75) keeps 7.75 free */
+    allocate(&d, NULL, "{\"device\": \"cuda:0\", \"memory_gb\": 15}", 200);
+    allocate(&d, NULL, "{\"device\": \"cuda:1\", \"memory_gb\": 2}", 200);
+    /* 20 GiB fits only cuda:0, later: the head holds it */
+    big = allocate(&d, NULL, "{\"memory_gb\": 20, \"wait\": \"forever\"}", 202);
+    /* the same shape asking more waits too; asking less starts at once on cuda:1 */
+    bigger = allocate(&d, NULL, "{\"memory_gb\": 21, \"wait\": \"forever\"}", 202);
+    small = allocate(&d, NULL, "{\"memory_gb\": 5, \"wait\": \"forever\"}", 200);
+    j = allocation(&d, small);
+    assert_json_str(j, "device", "cuda:1");
+    json_decref(j);
+    j = allocation(&d, big);
+    assert_json_int(j, "queue_position", 1);
+    json_decref(j);
+    j = allocation(&d, bigger);
+    assert_json_int(j, "queue_position", 2);
+    json_decref(j);
+    /* once cuda:0 frees, the head goes first */
+    release(&d, 1);
+    assert_true(alloc_reaches(&d, big, "active", 2.0));
+    j = allocation(&d, bigger);
+    assert_json_str(j, "state", "queued");
     json_decref(j);
     assert_int_equal(daemon_stop(&d, NULL), 0);
 }
@@ -1480,6 +1514,8 @@ int main(void)
                                   daemon_cleanup_all),
         cmocka_unit_test_teardown(multi_gpu_work_goes_to_gpus_joined_by_nvlink, daemon_cleanup_all),
         cmocka_unit_test_teardown(the_head_of_the_queue_does_not_starve, daemon_cleanup_all),
+        cmocka_unit_test_teardown(smaller_requests_backfill_where_the_head_cannot_go,
+                                  daemon_cleanup_all),
         cmocka_unit_test_teardown(a_queued_request_times_out_or_falls_back_to_the_cpu,
                                   daemon_cleanup_all),
         cmocka_unit_test_teardown(cancel_kills_the_whole_process_group, daemon_cleanup_all),
