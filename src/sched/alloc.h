@@ -29,13 +29,13 @@ struct allocation {
     int pid;            /* the process holding it (gpuctl run); 0 for none */
     uint64_t pid_start; /* with pid, names the process */
     enum alloc_state state;
+    size_t shape; /* while queued: its shape's slot in sched.shapes (sched/queue.c) */
     struct sched_request req;
     bool on_cpu; /* granted the CPU (fallback) */
     size_t ndev;
     struct alloc_device *dev;                 /* ndev of them (malloc'd); NULL while queued */
     int64_t created_ms, started_ms, ended_ms; /* unix ms; 0 until then */
     char reason[256];                         /* why it failed or was released */
-    uint64_t shape; /* while queued: the hash of its shape (sched/queue.c) */
 };
 
 enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_SUCCEEDED, TASK_FAILED, TASK_CANCELLED };

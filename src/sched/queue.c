@@ -77,28 +77,28 @@ static uint64_t shape_hash(const struct sched_request *r)
     return h;
 }
 
-size_t sched_shape_of(const struct sched *s, const struct allocation *a)
-{
-    for (size_t i = 0; i < s->nshapes; i++)
-        if (s->shapes[i].hash == a->shape && sched_same_shape(&s->shapes[i].key, &a->req))
-            return i;
-    return SIZE_MAX;
-}
-
-/* Counts queued a under its shape, which keeps the least memory asked under it. */
+/* Counts queued a under its shape, which keeps the least memory asked under it. A shape keeps
+ * its slot while any queued allocation has it; an empty slot is taken by the next new shape. */
 static int add_shape(struct sched *s, struct allocation *a)
 {
-    size_t i;
+    uint64_t hash = shape_hash(&a->req);
+    size_t i, empty = SIZE_MAX;
 
-    a->shape = shape_hash(&a->req);
-    i = sched_shape_of(s, a);
-    if (i != SIZE_MAX) {
+    for (i = 0; i < s->nshapes; i++) {
+        if (s->shapes[i].count == 0 && empty == SIZE_MAX)
+            empty = i;
+        if (s->shapes[i].count && s->shapes[i].hash == hash &&
+            sched_same_shape(&s->shapes[i].key, &a->req))
+            break;
+    }
+    if (i < s->nshapes) {
         s->shapes[i].count++;
         if (a->req.memory < s->shapes[i].min_memory)
             s->shapes[i].min_memory = a->req.memory;
+        a->shape = i;
         return 0;
     }
-    if (s->nshapes == s->capshapes) {
+    if (empty == SIZE_MAX && s->nshapes == s->capshapes) {
         size_t c = s->capshapes ? s->capshapes * 2 : 16;
         struct sched_shape *bigger = realloc(s->shapes, c * sizeof(*bigger));
         if (!bigger)
@@ -106,18 +106,17 @@ static int add_shape(struct sched *s, struct allocation *a)
         s->shapes = bigger;
         s->capshapes = c;
     }
-    s->shapes[s->nshapes++] = (struct sched_shape){a->req, a->shape, 1, a->req.memory};
+    a->shape = empty != SIZE_MAX ? empty : s->nshapes++;
+    s->shapes[a->shape] = (struct sched_shape){a->req, hash, 1, a->req.memory};
     return 0;
 }
 
-void sched_compact_shapes(struct sched *s)
+/* Uncounts a, which leaves the queue; trailing empty slots go. */
+static void drop_shape(struct sched *s, const struct allocation *a)
 {
-    size_t kept = 0;
-
-    for (size_t i = 0; i < s->nshapes; i++)
-        if (s->shapes[i].count > 0)
-            s->shapes[kept++] = s->shapes[i];
-    s->nshapes = kept;
+    s->shapes[a->shape].count--;
+    while (s->nshapes > 0 && s->shapes[s->nshapes - 1].count == 0)
+        s->nshapes--;
 }
 
 /* Adds queued a to the queue in its place. */
@@ -142,10 +141,8 @@ void sched_unqueue(struct sched *s, struct allocation *a)
     size_t at = queue_slot(s, a);
 
     if (at < s->nqueue && s->queue[at] == a) {
-        size_t k = sched_shape_of(s, a);
         remove_at(s->queue, &s->nqueue, at);
-        if (k != SIZE_MAX)
-            s->shapes[k].count--; /* an empty shape stays until the next pass compacts */
+        drop_shape(s, a);
     }
 }
 

@@ -27,8 +27,8 @@ struct sched_view {
  * never fits where less did not). How many queued have it, and the least memory they ask. */
 struct sched_shape {
     struct sched_request key;
-    uint64_t hash;       /* of the key (allocation.shape) */
-    size_t count;        /* 0: none left; gone at the next pass */
+    uint64_t hash;       /* of the key */
+    size_t count;        /* 0: an empty slot, for the next new shape */
     uint64_t min_memory; /* no queued one of this shape asks less (a lower bound: exact after a
                             pass that saw the whole queue) */
 };
@@ -47,7 +47,7 @@ struct sched {
     size_t nactive, capactive;
     struct allocation **queue; /* the queued ones, in queue order (priority, then id) */
     size_t nqueue, capqueue;
-    struct sched_shape *shapes; /* the shapes of request in the queue */
+    struct sched_shape *shapes; /* the shapes of request in the queue (allocation.shape) */
     size_t nshapes, capshapes;
     int64_t next_deadline;   /* no queued allocation times out before (unix ms) */
     struct task_run **tasks; /* queued and running tasks, by id */
@@ -117,12 +117,6 @@ int64_t sched_deadline(const struct allocation *a);
 /* Whether two requests have the same shape: count, fraction, model, kind, device and mask (the
  * memory aside). */
 bool sched_same_shape(const struct sched_request *a, const struct sched_request *b);
-
-/* The position of queued a's shape in s->shapes; SIZE_MAX when it has none. */
-size_t sched_shape_of(const struct sched *s, const struct allocation *a);
-
-/* Drops the shapes no queued allocation has any more (positions change: between passes). */
-void sched_compact_shapes(struct sched *s);
 
 /* Ends allocation a: released or failed with reason, written to the ledger, forgotten, freed. */
 void sched_end(struct sched *s, struct allocation *a, enum alloc_state st, const char *reason);

@@ -439,7 +439,7 @@ static void why_not(const struct sched_view *view, const struct sched_req *r, ch
 static bool settle(struct sched *s, struct allocation *a, int64_t now, bool hopeless, bool *held)
 {
     struct sched_view *view = &s->view;
-    struct sched_req r = request_for_policy(&a->req, a->id);
+    struct sched_req r;
     struct sched_topology topo = sched_topology(s);
     struct placement p;
     char msg[768];
@@ -447,6 +447,7 @@ static bool settle(struct sched *s, struct allocation *a, int64_t now, bool hope
 
     if (hopeless && now < sched_deadline(a))
         return false;
+    r = request_for_policy(&a->req, a->id);
     if (resolve(view->snap, &a->req, view->v, view->n, &cpu, msg, sizeof(msg)) != 0) {
         sched_end(s, a, ALLOC_FAILED, msg); /* its GPU is gone */
         return true;
@@ -494,22 +495,34 @@ struct learned {
     bool *settled;
 };
 
-static bool learned_init(struct learned *l, size_t n)
-{
-    l->n = l->unsettled = n;
-    l->failed_at = malloc((n + 1) * sizeof(*l->failed_at));
-    l->seen_min = malloc((n + 1) * sizeof(*l->seen_min));
-    l->settled = calloc(n + 1, sizeof(*l->settled));
-    for (size_t k = 0; l->failed_at && l->seen_min && k < n; k++)
-        l->failed_at[k] = l->seen_min[k] = UINT64_MAX;
-    return l->failed_at && l->seen_min && l->settled;
-}
-
 static void learned_free(struct learned *l)
 {
     free(l->failed_at);
     free(l->seen_min);
     free(l->settled);
+    *l = (struct learned){0};
+}
+
+/* Nothing learned yet: every shape with a queued request unsettled, empty slots settled. */
+static bool learned_init(struct learned *l, const struct sched *s)
+{
+    size_t n = s->nshapes;
+
+    l->n = n;
+    l->unsettled = 0;
+    l->failed_at = malloc((n + 1) * sizeof(*l->failed_at));
+    l->seen_min = malloc((n + 1) * sizeof(*l->seen_min));
+    l->settled = malloc((n + 1) * sizeof(*l->settled));
+    if (!l->failed_at || !l->seen_min || !l->settled) {
+        learned_free(l);
+        return false;
+    }
+    for (size_t k = 0; k < n; k++) {
+        l->failed_at[k] = l->seen_min[k] = UINT64_MAX;
+        l->settled[k] = s->shapes[k].count == 0;
+        l->unsettled += !l->settled[k];
+    }
+    return true;
 }
 
 static void settle_shape(struct learned *l, size_t k)
@@ -536,44 +549,49 @@ static uint64_t smallest_failing(struct sched *s, const struct allocation *a, ui
 
 /*
  * The queue in its order, stopping as soon as nothing behind can start (every shape settled)
- * and no queued request may time out now. With a long queue of few shapes a decision costs
- * about one placement; each shape's least memory is learned afresh when the pass sees it whole.
+ * and no queued request may time out now. A decision costs a few placements per shape in the
+ * queue, and a glance at each request before the last of them to settle; each shape's least
+ * memory is learned afresh when the pass sees the queue whole.
  */
 static bool run_queue(struct sched *s, int64_t now)
 {
-    bool changed = false, held = false, timeouts = now >= s->next_deadline;
+    bool changed = false, held = false, timeouts = now >= s->next_deadline, exact = true;
     struct learned l;
     int64_t next = INT64_MAX;
     size_t i = 0;
+    bool learn = learned_init(&l, s);
 
-    sched_compact_shapes(s);
-    if (!learned_init(&l, s->nshapes))
-        timeouts = true; /* out of memory: no shortcuts, the whole queue */
-    while (i < s->nqueue) {
+    timeouts |= !learn; /* out of memory: no shortcuts, the whole queue */
+    while (i < s->nqueue && (timeouts || l.unsettled > 0)) {
         struct allocation *a = s->queue[i];
-        size_t k = sched_shape_of(s, a);
-        bool known = k != SIZE_MAX && l.failed_at && l.seen_min && l.settled;
-        bool hopeless = known && a->req.memory >= l.failed_at[k];
+        size_t k = a->shape;
+        bool hopeless = learn && a->req.memory >= l.failed_at[k];
+        if (hopeless && !timeouts) { /* nothing times out now: its deadline need not be read */
+            l.seen_min[k] = a->req.memory < l.seen_min[k] ? a->req.memory : l.seen_min[k];
+            exact = false;
+            i++;
+            continue;
+        }
         changed |= settle(s, a, now, hopeless, &held);
         if (i >= s->nqueue || s->queue[i] != a) { /* granted or ended: the next moved up */
-            if (known && s->shapes[k].count == 0)
+            if (learn && s->shapes[k].count == 0)
                 settle_shape(&l, k);
-        } else {
-            next = sched_deadline(a) < next ? sched_deadline(a) : next;
-            if (known && a->req.memory < l.seen_min[k])
-                l.seen_min[k] = a->req.memory;
-            if (known && !hopeless)
-                l.failed_at[k] = smallest_failing(s, a, s->shapes[k].min_memory);
-            if (known && l.failed_at[k] <= s->shapes[k].min_memory)
-                settle_shape(&l, k);
-            i++;
+            continue;
         }
-        if (!timeouts && l.unsettled == 0)
-            break;
+        next = sched_deadline(a) < next ? sched_deadline(a) : next;
+        if (learn) {
+            l.seen_min[k] = a->req.memory < l.seen_min[k] ? a->req.memory : l.seen_min[k];
+            if (!hopeless)
+                l.failed_at[k] = smallest_failing(s, a, s->shapes[k].min_memory);
+            if (l.failed_at[k] <= s->shapes[k].min_memory)
+                settle_shape(&l, k);
+        }
+        i++;
     }
-    if (i >= s->nqueue) { /* seen whole: the deadlines and least memories are exact */
-        s->next_deadline = next;
-        for (size_t k = 0; l.seen_min && k < l.n; k++)
+    if (i >= s->nqueue) { /* seen whole: the least memories are exact, the deadlines if read */
+        if (exact)
+            s->next_deadline = next;
+        for (size_t k = 0; k < l.n; k++)
             if (s->shapes[k].count)
                 s->shapes[k].min_memory = l.seen_min[k];
     }
