@@ -11,6 +11,7 @@
 #include "api/render.h"
 #include "api/routes_sched.h"
 #include "api/server.h"
+#include "sched/sched.h"
 #include "util/banned.h"
 #include "util/duration.h"
 #include "util/log.h"
@@ -141,9 +142,25 @@ static void post_health_reset(struct request *rq, struct reply *rp)
     snapshot_unref(after);
 }
 
+/* Guide 003's GPUs, with the tasks the scheduler runs on each (0 when it schedules nothing). */
 static void get_resources(struct request *rq, struct reply *rp)
 {
-    reply_json(rp, 200, render_resources(rq->snap));
+    json_t *body = render_resources(rq->snap), *usage = rq->sched ? sched_usage(rq->sched) : NULL;
+    json_t *dev;
+    size_t i;
+
+    json_array_foreach(json_object_get(body, "devices"), i, dev)
+    {
+        const char *name = json_string_value(json_object_get(dev, "device_name"));
+        json_t *counts = name && usage ? json_object_get(usage, name) : NULL;
+        if (counts)
+            json_object_set_new(dev, "current_tasks",
+                                json_pack("{s:O, s:O}", "training",
+                                          json_object_get(counts, "training"), "inference",
+                                          json_object_get(counts, "inference")));
+    }
+    json_decref(usage);
+    reply_json(rp, 200, body);
 }
 
 static void get_events(struct request *rq, struct reply *rp)

@@ -347,6 +347,22 @@ json_t *sched_resources(struct sched *s)
                      "limits", limits, "memory", memory);
 }
 
+json_t *sched_usage(struct sched *s)
+{
+    json_t *usage = json_object();
+    unsigned tasks[SCHED_MAX_GPUS][KIND_COUNT] = {{0}};
+
+    pthread_mutex_lock(&s->lock);
+    for (size_t k = 0; k < s->nactive; k++)
+        for (size_t j = 0; j < s->active[k]->ndev; j++)
+            if (s->active[k]->dev[j].pos < s->view.n)
+                tasks[s->active[k]->dev[j].pos][s->active[k]->req.kind]++;
+    for (size_t i = 0; i < s->view.n; i++)
+        json_object_set_new(usage, s->view.v[i].device, kind_counts(tasks[i]));
+    pthread_mutex_unlock(&s->lock);
+    return usage;
+}
+
 /* The JSON of an answer; the caller holds the lock (the view's snapshot names the devices). */
 static json_t *alloc_json(struct sched *s, const struct sched_answer *ans)
 {

@@ -87,6 +87,10 @@ int sched_get(struct sched *s, int64_t id, struct sched_answer *ans);
 /* GET /api/v2/resources: device_usage, active_tasks and limits per device (guide 003). */
 json_t *sched_resources(struct sched *s);
 
+/* {"cuda:0": {"training": N, "inference": N, "other": N}, ...}: the active allocations of each
+ * kind per GPU (named as of the last pass; no pass is run). */
+json_t *sched_usage(struct sched *s);
+
 /* The open allocations (queued and active), for listing. */
 json_t *sched_allocations(struct sched *s);
 

@@ -353,6 +353,22 @@ static double resource(json_t *res, const char *section, const char *device, con
     return json_is_null(v) ? -1 : json_number_value(v);
 }
 
+/* current_tasks[kind] of device in GET /api/v2/resources/gpu (guide 003's list of GPUs). */
+static json_int_t current_tasks(const struct daemon *d, const char *device, const char *kind)
+{
+    json_t *res = get(d, "/api/v2/resources/gpu"), *dev;
+    json_int_t n = -1;
+    size_t i;
+
+    json_array_foreach(json_object_get(res, "devices"), i, dev)
+    {
+        if (strcmp(json_string_value(json_object_get(dev, "device_name")), device) == 0)
+            n = json_integer_value(json_object_get(json_object_get(dev, "current_tasks"), kind));
+    }
+    json_decref(res);
+    return n;
+}
+
 static void allocate_answers_as_guide_001_and_release_frees(void **state)
 {
     struct daemon d;
@@ -451,6 +467,9 @@ static void limits_cap_each_kind_per_gpu(void **state)
     assert_true(resource(j, "limits", "cuda:0", "inference") == 4);
     assert_true(resource(j, "device_usage", "cuda:0", "training") == 2);
     json_decref(j);
+    assert_int_equal(current_tasks(&d, "cuda:0", "training"), 2);
+    assert_int_equal(current_tasks(&d, "cuda:1", "training"), 1);
+    assert_int_equal(current_tasks(&d, "cuda:0", "inference"), 0);
 
     /* the limits are in the ledger: a restart keeps them */
     daemon_crash(&d);
@@ -463,6 +482,7 @@ static void limits_cap_each_kind_per_gpu(void **state)
     release(&d, a);
     release(&d, b);
     release(&d, c);
+    assert_int_equal(current_tasks(&d, "cuda:0", "training"), 0);
     assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
