@@ -31,6 +31,7 @@ struct request {
     bool admin;
     int uid, gid; /* a unix peer's; -1 otherwise */
     int pid;      /* a unix peer's process (as it connected); 0 otherwise */
+    bool token;   /* a bearer token named user */
 };
 
 struct reply {

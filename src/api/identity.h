@@ -28,6 +28,7 @@ struct identity {
     const char *user;
     bool admin;
     int uid, gid, pid;
+    bool token; /* a bearer token named the user */
 };
 
 /*

@@ -36,7 +36,7 @@ static json_t *body_json(struct request *rq, struct reply *rp)
 
 static struct sched_caller caller(const struct request *rq)
 {
-    struct sched_caller c = {rq->uid, rq->gid, rq->pid, "", rq->admin};
+    struct sched_caller c = {rq->uid, rq->gid, rq->pid, "", rq->admin, rq->token};
 
     str_copy(c.user, rq->user, sizeof(c.user));
     return c;
@@ -276,10 +276,11 @@ static void setup(struct request *rq, struct reply *rp, enum framework f)
                                                         &code);
     answer = allocation_answer(rq, &ans);
     reply_json(rp, 200,
-               json_pack("{s:b, s:s, s:s, s:o, s:O, s:O, s:s}", "success", 1, "framework",
+               json_pack("{s:b, s:s, s:s, s:o, s:O, s:o, s:s}", "success", 1, "framework",
                          framework_name(f), "node_name", rq->snap->sys.hostname, "gpu_config",
                          gpu_config(&r), "devices", json_object_get(answer, "devices"), "env",
-                         ans.env ? ans.env : json_object(), "code", code.data ? code.data : ""));
+                         ans.env ? json_incref(ans.env) : json_object(), "code",
+                         code.data ? code.data : ""));
     json_decref(answer);
     buf_release(&code);
     sched_answer_release(&ans);

@@ -299,7 +299,8 @@ static enum MHD_Result answer(struct server *s, struct MHD_Connection *conn, con
                          .admin = p->who.admin,
                          .uid = p->who.uid,
                          .gid = p->who.gid,
-                         .pid = p->who.pid};
+                         .pid = p->who.pid,
+                         .token = p->who.token};
     struct reply rp = {.status = 200};
     bool cacheable = (route->flags & ROUTE_CACHE) && !request_has_args(&rq);
     uint64_t seq;

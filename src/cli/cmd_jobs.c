@@ -101,6 +101,38 @@ static json_t *environment(void)
     return env;
 }
 
+/* Whether JSON can carry text (valid UTF-8). */
+static bool utf8(const char *text)
+{
+    json_t *s = json_string(text);
+
+    json_decref(s);
+    return s != NULL;
+}
+
+/* Fails unless the command, the directory and the environment are all UTF-8, which JSON (and so
+ * the daemon) can carry; dropping what is not would change what runs. Returns CLI_OK or fails. */
+static int carriable(struct cli *c, char **command, int n, const char *cwd)
+{
+    for (int i = 0; i < n; i++)
+        if (!utf8(command[i]))
+            return cli_fail(c, CLI_USAGE,
+                            "word %d of the command is not UTF-8 text: the daemon "
+                            "takes commands as JSON, which cannot carry it",
+                            i + 1);
+    if (!utf8(cwd))
+        return cli_fail(c, CLI_USAGE,
+                        "the working directory's name is not UTF-8 text: cd to a "
+                        "directory whose path is, then submit");
+    for (char **e = environ; e && *e; e++)
+        if (!utf8(*e))
+            return cli_fail(c, CLI_USAGE,
+                            "the environment variable %.*s is not UTF-8 text: unset "
+                            "it or re-encode it, then submit",
+                            (int)strcspn(*e, "="), *e);
+    return CLI_OK;
+}
+
 /* The task as the daemon takes it: the options' request (stolen; may be NULL), the command, this
  * environment and directory, the caller's mask, and waiting for ever unless told otherwise. */
 static json_t *task_body(json_t *request, char **command, int n, const char *cwd)
@@ -137,6 +169,11 @@ int cmd_submit(struct cli *c, int argc, char **argv)
     if (!getcwd(cwd, sizeof(cwd))) {
         json_decref(j.request);
         return cli_fail(c, CLI_FAILURE, "cannot read the working directory: %s", strerror(errno));
+    }
+    rc = carriable(c, argv + optind, argc - optind, cwd);
+    if (rc != CLI_OK) {
+        json_decref(j.request);
+        return rc;
     }
     body = task_body(j.request, argv + optind, argc - optind, cwd);
     rc = client_open(c, j.daemon, &cl);
@@ -384,11 +421,12 @@ static int print_log(const struct cli *c, struct client *cl, const char *api, js
     for (;;) {
         const char *path = json_string_value(json_object_get(*task, key));
         bool done = ended(*task);
-        if (fd < 0 && path && path[0])
+        if (fd < 0 && path && path[0]) {
             fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 && errno != ENOENT)
-            return cli_fail(c, CLI_FAILURE, "cannot read %s: %s%s", path, strerror(errno),
-                            errno == EACCES ? " (a task's logs are its owner's)" : "");
+            if (fd < 0 && errno != ENOENT)
+                return cli_fail(c, CLI_FAILURE, "cannot read %s: %s%s", path, strerror(errno),
+                                errno == EACCES ? " (a task's logs are its owner's)" : "");
+        }
         if (fd >= 0)
             drain(fd, &off);
         if (!a->follow || done)

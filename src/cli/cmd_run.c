@@ -173,9 +173,10 @@ static void follow_stop(pid_t pgid, bool tty)
     kill(-pgid, SIGCONT);
 }
 
-/* Runs the command (n processes, one group), forwarding signals, until every process ended.
- * Returns the exit code: the first failing process's status, 128 + signal when killed. */
-static int supervise(char **argv, int n, const sigset_t *set)
+/* Runs the command (n processes, one group; each given its RANK when ranked), forwarding
+ * signals, until every process ended. Returns the exit code: the first failing process's status,
+ * 128 + signal when killed. */
+static int supervise(char **argv, int n, bool ranked, const sigset_t *set)
 {
     bool tty = isatty(0) && tcgetpgrp(0) == getpgrp();
     pid_t pgid = 0;
@@ -183,7 +184,7 @@ static int supervise(char **argv, int n, const sigset_t *set)
 
     signal(SIGTTOU, SIG_IGN); /* tcsetpgrp from the background */
     for (int r = 0; r < n; r++) {
-        pid_t pid = start_one(argv, n > 1 ? r : -1, pgid, set);
+        pid_t pid = start_one(argv, ranked ? r : -1, pgid, set);
         if (pid < 0) {
             code = code ? code : 127;
             continue;
@@ -282,10 +283,11 @@ int cmd_run(struct cli *c, int argc, char **argv)
     alloc = rc == CLI_OK ? obtain(c, cl, req, &set, &rc) : NULL;
     json_decref(req);
     if (alloc) {
-        if (j.per_gpu && json_array_size(json_object_get(alloc, "devices")) > 0)
+        bool ranked = j.per_gpu && json_array_size(json_object_get(alloc, "devices")) > 0;
+        if (ranked)
             n = (int)json_array_size(json_object_get(alloc, "devices"));
         take_env(json_object_get(alloc, "env"));
-        rc = supervise(argv + optind, n, &set);
+        rc = supervise(argv + optind, n, ranked, &set);
         release(cl, json_integer_value(json_object_get(alloc, "allocation_id")));
         json_decref(alloc);
     }

@@ -56,8 +56,8 @@ static size_t queue_slot(const struct sched *s, const struct allocation *a)
 bool sched_same_shape(const struct sched_request *a, const struct sched_request *b)
 {
     return a->count == b->count && a->fraction == b->fraction && a->kind == b->kind &&
-           a->has_visible == b->has_visible && strcmp(a->gpu_type, b->gpu_type) == 0 &&
-           strcmp(a->device, b->device) == 0 &&
+           (a->memory == 0) == (b->memory == 0) && a->has_visible == b->has_visible &&
+           strcmp(a->gpu_type, b->gpu_type) == 0 && strcmp(a->device, b->device) == 0 &&
            (!a->has_visible || strcmp(a->visible, b->visible) == 0);
 }
 
@@ -67,7 +67,7 @@ static uint64_t shape_hash(const struct sched_request *r)
     uint64_t h = 14695981039346656037ull;
     const char *texts[] = {r->gpu_type, r->device, r->has_visible ? r->visible : ""};
     unsigned nums[] = {r->count, (unsigned)r->kind, (unsigned)r->has_visible,
-                       (unsigned)(r->fraction * 1e6)};
+                       (unsigned)(r->fraction * 1e6), (unsigned)(r->memory == 0)};
 
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
         h = (h ^ nums[i]) * 1099511628211ull;
@@ -229,7 +229,9 @@ size_t sched_position(const struct sched *s, const struct allocation *a)
 
 int64_t sched_deadline(const struct allocation *a)
 {
-    if (a->req.wait_s < 0)
-        return INT64_MAX;
-    return a->created_ms + (int64_t)(a->req.wait_s * 1000.0);
+    double wait_ms = a->req.wait_s * 1000.0;
+
+    if (a->req.wait_s < 0 || wait_ms >= (double)(INT64_MAX - a->created_ms))
+        return INT64_MAX; /* for ever, or as good as */
+    return a->created_ms + (int64_t)wait_ms;
 }

@@ -258,6 +258,10 @@ int sched_release(struct sched *s, int64_t id, const struct sched_caller *c, cha
         snprintf(msg, len, "allocation %lld is %s's; only they or an admin may release it",
                  (long long)id, a->owner);
         rc = GPUCTL_EPERM;
+    } else if (a->task_id) { /* released under it, the task would go on using its GPUs */
+        snprintf(msg, len, "allocation %lld is task %lld's: cancel the task instead", (long long)id,
+                 (long long)a->task_id);
+        rc = GPUCTL_ENODEV; /* 409 */
     } else {
         snprintf(why, sizeof(why), "%s by %s", a->state == ALLOC_QUEUED ? "withdrawn" : "released",
                  c->user);
@@ -491,7 +495,9 @@ int sched_set_limits(struct sched *s, const json_t *max_concurrent, const struct
         if (!rc)
             rc = read_limits(v, device, lim[pos], msg, len);
     }
-    if (!rc && ledger_begin(s->o.store) == 0) {
+    if (!rc && ledger_begin(s->o.store) != 0)
+        rc = sched_refuse(GPUCTL_EIO, msg, len, "the limits could not be written");
+    else if (!rc) {
         for (size_t i = 0; !rc && i < s->view.n; i++)
             rc = write_limits(s, i, lim[i]);
         if (ledger_end(s->o.store, rc == 0) != 0 || rc)

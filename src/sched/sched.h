@@ -41,6 +41,7 @@ struct sched_caller {
     int pid;      /* the unix peer's process; 0 when unknown */
     char user[64];
     bool admin;
+    bool token; /* a bearer token named user (uid is then -1) */
 };
 
 /* What an allocation request got. */

@@ -114,8 +114,8 @@ size_t sched_position(const struct sched *s, const struct allocation *a);
 /* When queued a times out (unix ms); INT64_MAX when it may wait for ever. */
 int64_t sched_deadline(const struct allocation *a);
 
-/* Whether two requests have the same shape: count, fraction, model, kind, device and mask (the
- * memory aside). */
+/* Whether two requests have the same shape: count, fraction, model, kind, device and mask, and
+ * whether memory is asked (without it the fraction decides the reservation); the memory aside. */
 bool sched_same_shape(const struct sched_request *a, const struct sched_request *b);
 
 /* Ends allocation a: released or failed with reason, written to the ledger, forgotten, freed. */

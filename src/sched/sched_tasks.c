@@ -300,13 +300,19 @@ static void ended_unseen(struct sched *s, struct task_run *r, const char *lost)
         finish(s, r, r->t.cancel_requested ? TASK_CANCELLED : TASK_FAILED, -1, 0, lost);
 }
 
-/* Whether pid is a task's keeper (spawn.c names it so). */
-static bool is_keeper(const struct sched *s, int pid)
+/* Whether pid is a keeper (spawn.c names it so) running as the task's user, uid. */
+static bool is_keeper(const struct sched *s, int pid, int uid)
 {
     char path[64], comm[32] = "";
     int dir = open(s->o.procfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
     ssize_t n = -1;
+    struct stat st;
 
+    snprintf(path, sizeof(path), "%d", pid);
+    if (dir >= 0 && (fstatat(dir, path, &st, 0) != 0 || (int)st.st_uid != uid)) {
+        close(dir); /* not the task's user's: whatever its name, not this task's keeper */
+        return false;
+    }
     snprintf(path, sizeof(path), "%d/comm", pid);
     fd = dir >= 0 ? openat(dir, path, O_RDONLY | O_CLOEXEC) : -1;
     if (fd >= 0) {
@@ -328,7 +334,7 @@ static bool keeper_alive(struct sched *s, struct task_run *r)
     if (r->t.pid > 0 && r->t.pid_start)
         return sched_pid_start(s, r->t.pid) == r->t.pid_start;
     task_file(&r->t, "pid", path, sizeof(path));
-    if (spawn_read_number(path, &pid) != 0 || pid <= 1 || !is_keeper(s, pid))
+    if (spawn_read_number(path, &pid) != 0 || pid <= 1 || !is_keeper(s, pid, r->t.uid))
         return false;
     r->t.pid = pid;
     r->t.pid_start = sched_pid_start(s, pid);
@@ -429,6 +435,10 @@ static int task_user(const struct sched_caller *c, struct task *t, char *msg, si
     struct passwd pw, *res = NULL;
     char scratch[2048];
 
+    if (c->uid < 0 && !c->token) /* loopback TCP without a token: anyone on this machine */
+        return sched_refuse(GPUCTL_EPERM, msg, len,
+                            "an anonymous caller cannot run tasks: submit over the unix socket, "
+                            "or send a bearer token");
     if (c->uid < 0 && me == 0)
         return sched_refuse(
             GPUCTL_EPERM, msg, len,
@@ -441,7 +451,8 @@ static int task_user(const struct sched_caller *c, struct task *t, char *msg, si
     if (getpwuid_r((uid_t)t->uid, &pw, scratch, sizeof(scratch), &res) != 0 || !res)
         return sched_refuse(GPUCTL_EINVAL, msg, len, "uid %d has no account here", t->uid);
     t->gid = c->gid >= 0 && c->uid >= 0 ? c->gid : (int)res->pw_gid;
-    str_copy(t->cwd, t->cwd[0] ? t->cwd : res->pw_dir, sizeof(t->cwd));
+    if (!t->cwd[0])
+        str_copy(t->cwd, res->pw_dir, sizeof(t->cwd));
     if (strcmp(t->env_json, "{}") == 0) { /* none given: a login's basics */
         json_t *basics = json_pack("{s:s, s:s, s:s, s:s, s:s}", "HOME", res->pw_dir, "USER",
                                    res->pw_name, "LOGNAME", res->pw_name, "SHELL", res->pw_shell,

@@ -169,10 +169,17 @@ void spawn_signal_group(pid_t pid, int sig)
 int spawn_read_number(const char *path, int *value)
 {
     char text[24];
-    FILE *f = fopen(path, "re");
-    bool ok = f && fgets(text, sizeof(text), f) && sscanf(text, "%d", value) == 1;
+    struct stat st;
+    ssize_t n = -1;
+    /* the task's user owns the directory: no links followed, no FIFO waited on */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
-    if (f)
-        fclose(f);
-    return ok ? 0 : -1;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        n = read(fd, text, sizeof(text) - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return -1;
+    text[n] = '\0';
+    return sscanf(text, "%d", value) == 1 ? 0 : -1;
 }

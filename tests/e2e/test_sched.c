@@ -67,9 +67,9 @@ static void start(struct daemon *d)
 /* ---- requests ---- */
 
 /*
- * One request over the unix socket (as this process's uid) or, with a token, over TCP. Safe in
- * any thread: it fails nothing, returning the status (-1 when there was no answer) and the JSON
- * body in *out (may be NULL; the caller releases it).
+ * One request over the unix socket (as this process's uid) or, with a token, over TCP ("": with
+ * none, anonymous on loopback). Safe in any thread: it fails nothing, returning the status (-1
+ * when there was no answer) and the JSON body in *out (may be NULL; the caller releases it).
  */
 static long call(const struct daemon *d, const char *token, const char *method, const char *path,
                  const char *body, json_t **out)
@@ -85,7 +85,7 @@ static long call(const struct daemon *d, const char *token, const char *method, 
     curl_easy_setopt(c, CURLOPT_URL, url);
     if (!token)
         curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket);
-    else {
+    else if (token[0]) { /* "": on loopback TCP without a token */
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
         headers = curl_slist_append(headers, auth);
     }
@@ -325,6 +325,8 @@ static void bad_requests_are_refused_and_change_nothing(void **state)
             "not found");
     refused(&d, NULL, "POST", "/api/v2/tasks", "{\"command\": [\"true\"], \"cwd\": \"/nope\"}", 400,
             "cwd /nope is not a directory here");
+    /* anyone on this machine may reach loopback TCP: without a token, no tasks */
+    refused(&d, "", "POST", "/api/v2/tasks", "{\"command\": [\"true\"]}", 403, "anonymous caller");
     refused(&d, NULL, "POST", "/api/v1/gpu/release", "{\"allocation_id\": \"one\"}", 400,
             "allocation_id");
     refused(&d, NULL, "POST", "/api/v1/gpu/release", "{\"allocation_id\": 77}", 404,
@@ -779,6 +781,50 @@ static void smaller_requests_backfill_where_the_head_cannot_go(void **state)
     assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
+/* Without memory_gb a fraction decides the reservation: such a request is not of the shape of
+ * one that names its memory, so its failing does not keep a smaller one waiting. */
+static void a_fraction_alone_does_not_hold_back_a_named_memory(void **state)
+{
+    struct daemon d;
+    json_int_t p1, a, b;
+    json_t *j;
+
+    (void)state;
+    start(&d);
+    allocate(&d, NULL, "{\"device\": \"cuda:0\", \"memory_gb\": 13.67}", 200); /* 10 GiB free */
+    p1 = allocate(&d, NULL, "{\"device\": \"cuda:1\", \"memory_gb\": 7}", 200);
+    allocate(&d, NULL, "{\"device\": \"cuda:1\", \"memory_gb\": 2}", 200); /* 0.75 free */
+    /* 0.9 of a GPU fits neither; the head holds cuda:0, which has the most free */
+    a = allocate(&d, NULL, "{\"gpu_memory_fraction\": 0.9, \"wait\": \"forever\"}", 202);
+    b = allocate(&d, NULL,
+                 "{\"gpu_memory_fraction\": 0.9, \"memory_gb\": 5, \"wait\": \"forever\"}", 202);
+    release(&d, p1); /* cuda:1 has 7.75 GiB free: b fits there, a (8.8 GiB) still nowhere */
+    assert_true(alloc_reaches(&d, b, "active", 2.0));
+    j = allocation(&d, a);
+    assert_json_str(j, "state", "queued");
+    json_decref(j);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
+}
+
+/* A wait too long to count in milliseconds is for ever, not an overflow into the past. */
+static void a_huge_wait_is_for_ever(void **state)
+{
+    struct daemon d;
+    json_int_t late;
+    json_t *j;
+
+    (void)state;
+    start(&d);
+    allocate(&d, NULL, "{\"kind\": \"training\"}", 200);
+    allocate(&d, NULL, "{\"kind\": \"training\"}", 200);
+    late = allocate(&d, NULL, "{\"kind\": \"training\", \"wait\": 1e17}", 202);
+    sleep_ms(600); /* more than two of the scheduler's ticks */
+    j = allocation(&d, late);
+    assert_json_str(j, "state", "queued");
+    json_decref(j);
+    assert_int_equal(daemon_stop(&d, NULL), 0);
+}
+
 static void a_queued_request_times_out_or_falls_back_to_the_cpu(void **state)
 {
     struct daemon d;
@@ -835,7 +881,11 @@ static void cancel_kills_the_whole_process_group(void **state)
     assert_true(wait_number_in(file, 5.0) > 0);
     j = task(&d, id);
     group = (pid_t)json_integer_value(json_object_get(j, "pid"));
+    /* its allocation is not released from under it: the task would keep using the GPU */
+    snprintf(cmd, sizeof(cmd), "{\"allocation_id\": %lld}",
+             (long long)json_integer_value(json_object_get(j, "allocation_id")));
     json_decref(j);
+    refused(&d, NULL, "POST", "/api/v1/gpu/release", cmd, 409, "cancel the task instead");
     assert_true(group > 1 && alive(-group));
     j = expect(&d, NULL, "POST", "/api/v2/tasks/1/cancel", NULL, 200);
     assert_true(json_is_true(json_object_get(j, "cancelling")));
@@ -1328,6 +1378,13 @@ static void run_gives_each_framework_its_environment(void **state)
     assert_non_null(strstr(r.out, "rank=1/2 local=1 master=127.0.0.1:"));
     assert_non_null(strstr(r.out, "gpus=0,1"));
     run_release(&r);
+    /* with one GPU too: torch.distributed wants RANK even in a world of one */
+    cli(&r, &d, NULL,
+        ARGS("run", "--per-gpu", "--", "sh", "-c",
+             "echo rank=$RANK/$WORLD_SIZE local=$LOCAL_RANK"));
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "rank=0/1 local=0"));
+    run_release(&r);
 
     /* the command's exit status is run's; the GPUs are released after */
     cli(&r, &d, NULL, ARGS("run", "--", "sh", "-c", "exit 7"));
@@ -1536,6 +1593,9 @@ int main(void)
         cmocka_unit_test_teardown(the_head_of_the_queue_does_not_starve, daemon_cleanup_all),
         cmocka_unit_test_teardown(smaller_requests_backfill_where_the_head_cannot_go,
                                   daemon_cleanup_all),
+        cmocka_unit_test_teardown(a_fraction_alone_does_not_hold_back_a_named_memory,
+                                  daemon_cleanup_all),
+        cmocka_unit_test_teardown(a_huge_wait_is_for_ever, daemon_cleanup_all),
         cmocka_unit_test_teardown(a_queued_request_times_out_or_falls_back_to_the_cpu,
                                   daemon_cleanup_all),
         cmocka_unit_test_teardown(cancel_kills_the_whole_process_group, daemon_cleanup_all),
