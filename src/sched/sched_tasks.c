@@ -358,7 +358,18 @@ static bool never_forked(const struct task *t)
     return stat(path, &st) != 0;
 }
 
-/* Collects the tasks that ended: children by waitpid, adopted ones by their start time. */
+/* Whether child pid has ended, leaving it a zombie: its pid, and so its process group's id,
+ * cannot be taken by another process until it is waited for. */
+static bool ended_unwaited(pid_t pid)
+{
+    siginfo_t info = {0};
+
+    return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
+}
+
+/* Collects the tasks that ended: children by waitpid, adopted ones by their start time. What is
+ * left of a cancelled task's group once its command ended gets SIGKILL at once: a process that
+ * ignored the SIGTERM must not keep the GPUs the release gives to others. */
 static void reap(struct sched *s)
 {
     for (size_t i = 0; i < s->ntasks; i++) {
@@ -366,6 +377,8 @@ static void reap(struct sched *s)
         int status;
         if (r->t.state != TASK_RUNNING)
             continue;
+        if (!r->adopted && r->t.cancel_requested && ended_unwaited(r->t.pid))
+            spawn_signal_group(r->t.pid, SIGKILL);
         if (!r->adopted && waitpid(r->t.pid, &status, WNOHANG) == r->t.pid) {
             ended(s, r, status);
             i--;

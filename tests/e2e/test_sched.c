@@ -865,7 +865,7 @@ static void a_queued_request_times_out_or_falls_back_to_the_cpu(void **state)
 static void cancel_kills_the_whole_process_group(void **state)
 {
     struct daemon d;
-    char file[256], cmd[512];
+    char file[256], cmd[512], path[64];
     json_int_t id;
     json_t *j;
     pid_t group;
@@ -894,6 +894,22 @@ static void cancel_kills_the_whole_process_group(void **state)
     assert_true(gone_within(-group, 2.0)); /* the shell and both sleeps */
     refused(&d, NULL, "POST", "/api/v2/tasks/1/cancel", NULL, 400, "already cancelled");
 
+    /* the shell obeys SIGTERM, a child ignoring it does not: once the command has ended, what
+     * is left of the group is killed, not left holding the GPU */
+    unlink(file);
+    snprintf(cmd, sizeof(cmd),
+             "[\"sh\", \"-c\", \"(trap '' TERM; sleep 300) & echo $! > %s; wait\"]", file);
+    id = submit(&d, cmd, "\"kind\": \"training\"");
+    assert_true(task_reaches(&d, id, "running", 5.0));
+    assert_true(wait_number_in(file, 5.0) > 0);
+    j = task(&d, id);
+    group = (pid_t)json_integer_value(json_object_get(j, "pid"));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/api/v2/tasks/%lld/cancel", (long long)id);
+    json_decref(expect(&d, NULL, "POST", path, NULL, 200));
+    assert_true(task_reaches(&d, id, "cancelled", 5.0));
+    assert_true(gone_within(-group, 2.0));
+
     /* one that ignores SIGTERM gets SIGKILL after the grace period (1 s here) */
     unlink(file);
     snprintf(cmd, sizeof(cmd), "[\"sh\", \"-c\", \"trap '' TERM; echo $$ > %s; sleep 300\"]", file);
@@ -904,7 +920,8 @@ static void cancel_kills_the_whole_process_group(void **state)
     group = (pid_t)json_integer_value(json_object_get(j, "pid"));
     json_decref(j);
     t0 = now_s();
-    json_decref(expect(&d, NULL, "POST", "/api/v2/tasks/2/cancel", NULL, 200));
+    snprintf(path, sizeof(path), "/api/v2/tasks/%lld/cancel", (long long)id);
+    json_decref(expect(&d, NULL, "POST", path, NULL, 200));
     sleep_ms(500);
     assert_true(alive(-group)); /* still in its grace period */
     assert_true(task_reaches(&d, id, "cancelled", 5.0));
