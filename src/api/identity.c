@@ -135,8 +135,8 @@ unsigned identity_of(const struct identity_rules *rules, bool loopback, struct M
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     const struct peer *p = info ? info->socket_context : NULL;
 
-    *who = (struct identity){p ? p->user : "anonymous", p && p->admin, p ? p->uid : -1,
-                             p ? p->gid : -1, p ? p->pid : 0, false};
+    *who = (struct identity){p ? p->user : "anonymous", p && p->admin,  p ? p->uid : -1,
+                             p ? p->gid : -1,           p ? p->pid : 0, false};
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
         for (size_t i = 0; i < rules->cfg->n_tokens; i++) {
             if (same_secret(auth + 7, rules->cfg->tokens[i].token)) {
