@@ -33,6 +33,8 @@
 #include "store/store.h"
 #include "util/size.h"
 
+#include "../tests/fakes/nvml/identical.h"
+
 #define NGPUS 64
 
 static const struct sched_caller root = {.uid = 0, .gid = 0, .user = "root", .admin = true};
@@ -123,31 +125,6 @@ static const struct bench_case cases[] = {
     {"B", true, shape_mix, 0},
     {"C", false, shape_distinct, 20}, /* was 0.25 s a pass, when memory made a shape */
 };
-
-/* write_identical_gpus() of tests/e2e/harness.c: n A100s with 80 GB and nothing running. */
-static int write_fixture(const char *path, unsigned n)
-{
-    json_t *devices = json_array(), *fixture;
-    int rc;
-
-    for (unsigned i = 0; i < n; i++) {
-        char uuid[64], bus[32];
-        snprintf(uuid, sizeof(uuid), "GPU-%08x-0000-4000-8000-%012x", i, i);
-        snprintf(bus, sizeof(bus), "00000000:%02X:%02X.0", 1 + i / 32, i % 32);
-        json_array_append_new(
-            devices,
-            json_pack("{s:s, s:s, s:s, s:[i,i], s:{s:I, s:I, s:I}, s:{s:i, s:i}, s:[], s:[]}",
-                      "name", "NVIDIA A100-SXM4-80GB", "uuid", uuid, "pci_bus_id", bus,
-                      "compute_capability", 8, 0, "memory", "total", (json_int_t)85899345920,
-                      "reserved", (json_int_t)0, "used", (json_int_t)0, "utilization", "gpu", 0,
-                      "memory", 0, "compute_processes", "graphics_processes"));
-    }
-    fixture = json_pack("{s:s, s:i, s:o}", "driver_version", "550.54.15", "cuda_driver_version",
-                        12040, "devices", devices);
-    rc = fixture ? json_dump_file(fixture, path, 0) : -1;
-    json_decref(fixture);
-    return rc;
-}
 
 static int request(const char *json, struct sched_request *r)
 {
@@ -593,7 +570,8 @@ int main(int argc, char **argv)
     b.dir = argv[2];
     opts.nvml_library = argv[1];
     snprintf(fixture, sizeof(fixture), "%s/gpu64.json", b.dir);
-    if (!b.t.wall || !b.t.cpu || !b.u.wall || !b.u.cpu || write_fixture(fixture, NGPUS) != 0)
+    if (!b.t.wall || !b.t.cpu || !b.u.wall || !b.u.cpu ||
+        fake_nvml_write_identical(fixture, NGPUS) != 0)
         return 1;
     setenv("FAKE_NVML_FIXTURE", fixture, 1);
     config_defaults(&b.cfg);
