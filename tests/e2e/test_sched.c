@@ -671,26 +671,30 @@ static void multi_gpu_work_goes_to_gpus_joined_by_nvlink(void **state)
 
 /* ---- the queue ---- */
 
-struct arrivals {
+/* A thread that keeps POSTing body to path every pause_ms until stopped (or full), noting the
+ * `key` of every answer that came with status `want`. */
+struct poster {
     const struct daemon *d;
+    const char *path, *body, *key;
+    long want;
+    int pause_ms;
     atomic_bool stop;
-    json_int_t ids[256];
+    json_int_t ids[4096];
     atomic_int n;
 };
 
-/* Keeps asking for one GPU every 50 ms, waiting as long as it takes. */
-static void *keep_arriving(void *arg)
+static void *keep_posting(void *arg)
 {
-    struct arrivals *a = arg;
+    struct poster *p = arg;
 
-    while (!atomic_load(&a->stop) && atomic_load(&a->n) < 256) {
+    while (!atomic_load(&p->stop) && atomic_load(&p->n) < 4096) {
         json_t *j = NULL;
-        if (call(a->d, NULL, "POST", "/api/v1/gpu/allocate",
-                 "{\"kind\": \"training\", \"wait\": \"forever\"}", &j) == 202)
-            a->ids[atomic_load(&a->n)] = json_integer_value(json_object_get(j, "allocation_id")),
-            atomic_fetch_add(&a->n, 1);
+        if (call(p->d, NULL, "POST", p->path, p->body, &j) == p->want) {
+            p->ids[atomic_load(&p->n)] = json_integer_value(json_object_get(j, p->key));
+            atomic_fetch_add(&p->n, 1);
+        }
         json_decref(j);
-        sleep_ms(50);
+        sleep_ms(p->pause_ms);
     }
     return NULL;
 }
@@ -698,7 +702,12 @@ static void *keep_arriving(void *arg)
 static void the_head_of_the_queue_does_not_starve(void **state)
 {
     struct daemon d;
-    struct arrivals arr = {0};
+    /* later one-GPU requests, one every 50 ms, waiting as long as it takes */
+    struct poster arr = {.path = "/api/v1/gpu/allocate",
+                         .body = "{\"kind\": \"training\", \"wait\": \"forever\"}",
+                         .key = "allocation_id",
+                         .want = 202,
+                         .pause_ms = 50};
     pthread_t thread;
     json_int_t a, b, head;
     double freed;
@@ -711,7 +720,7 @@ static void the_head_of_the_queue_does_not_starve(void **state)
     b = allocate(&d, NULL, "{\"kind\": \"training\"}", 200);
     head = allocate(&d, NULL, "{\"kind\": \"training\", \"gpu_count\": 2, \"wait\": \"forever\"}",
                     202);
-    assert_int_equal(pthread_create(&thread, NULL, keep_arriving, &arr), 0);
+    assert_int_equal(pthread_create(&thread, NULL, keep_posting, &arr), 0);
     sleep_ms(300);
     release(&d, a); /* one GPU frees: the head waits for it; no later job may take it */
     sleep_ms(600);
@@ -1070,35 +1079,6 @@ static void a_restart_keeps_the_queue_and_adopts_running_tasks(void **state)
     assert_int_equal(daemon_stop(&d, NULL), 0);
 }
 
-struct load {
-    const struct daemon *d;
-    atomic_bool stop;
-    json_int_t acked[4096];
-    atomic_int n;
-};
-
-/* Submits short training tasks until stopped; notes those the daemon acknowledged. */
-static void *submit_load(void *arg)
-{
-    struct load *l = arg;
-
-    while (!atomic_load(&l->stop) && atomic_load(&l->n) < 4096) {
-        json_t *j = NULL;
-        long st = call(l->d, NULL, "POST", "/api/v2/tasks",
-                       "{\"command\": [\"true\"], \"cwd\": \"/tmp\", \"env\": "
-                       "{\"PATH\": \"/usr/bin:/bin\"}, \"kind\": \"training\", \"wait\": "
-                       "\"forever\"}",
-                       &j);
-        if (st == 201) {
-            l->acked[atomic_load(&l->n)] = json_integer_value(json_object_get(j, "id"));
-            atomic_fetch_add(&l->n, 1);
-        }
-        json_decref(j);
-        sleep_ms(5);
-    }
-    return NULL;
-}
-
 /* Whether allocation a (active) has a live holder: its task, running. */
 static bool held(const struct daemon *d, const json_t *a)
 {
@@ -1137,7 +1117,14 @@ static void assert_no_orphans(const struct daemon *d)
 
 static void kill_9_under_load_loses_nothing(void **state)
 {
-    static struct load l;
+    /* short training tasks, one every 5 ms; the acknowledged ones noted */
+    static struct poster l = {.path = "/api/v2/tasks",
+                              .body = "{\"command\": [\"true\"], \"cwd\": \"/tmp\", \"env\": "
+                                      "{\"PATH\": \"/usr/bin:/bin\"}, \"kind\": \"training\", "
+                                      "\"wait\": \"forever\"}",
+                              .key = "id",
+                              .want = 201,
+                              .pause_ms = 5};
     struct daemon d;
     pthread_t thread;
     unsigned seed = 42;
@@ -1145,11 +1132,10 @@ static void kill_9_under_load_loses_nothing(void **state)
 
     (void)state;
     start(&d);
-    memset(&l, 0, sizeof(l));
     l.d = &d;
     for (int round = 0; round < 20; round++) {
         atomic_store(&l.stop, false);
-        assert_int_equal(pthread_create(&thread, NULL, submit_load, &l), 0);
+        assert_int_equal(pthread_create(&thread, NULL, keep_posting, &l), 0);
         sleep_ms(50 + rand_r(&seed) % 250);
         daemon_crash(&d);
         atomic_store(&l.stop, true);
@@ -1159,7 +1145,7 @@ static void kill_9_under_load_loses_nothing(void **state)
         for (int i = 0; i < atomic_load(&l.n); i++) {
             json_t *t = NULL;
             char path[64];
-            snprintf(path, sizeof(path), "/api/v2/tasks/%lld", (long long)l.acked[i]);
+            snprintf(path, sizeof(path), "/api/v2/tasks/%lld", (long long)l.ids[i]);
             if (call(&d, NULL, "GET", path, NULL, &t) != 200)
                 lost++;
             json_decref(t);
@@ -1172,14 +1158,14 @@ static void kill_9_under_load_loses_nothing(void **state)
     for (int i = 0; i < atomic_load(&l.n); i++) {
         json_t *t;
         for (double end = now_s() + 60;; sleep_ms(50)) {
-            t = task(&d, l.acked[i]);
+            t = task(&d, l.ids[i]);
             if (strcmp(state_of(t), "queued") != 0 && strcmp(state_of(t), "running") != 0)
                 break;
             assert_true(now_s() < end);
             json_decref(t);
         }
         if (strcmp(state_of(t), "succeeded") != 0) {
-            print_message("task %lld: %s: %s\n", (long long)l.acked[i], state_of(t),
+            print_message("task %lld: %s: %s\n", (long long)l.ids[i], state_of(t),
                           json_string_value(json_object_get(t, "message")));
             failed++;
         }
