@@ -66,8 +66,10 @@ bool request_args_known(const struct request *rq, const char *const *allowed, st
 
 /* Route flags. */
 #define ROUTE_ADMIN 0x1u /* only an admin may call it (403 otherwise) */
-#define ROUTE_CACHE 0x2u /* the answer depends only on the snapshot: reuse it until the next */
-#define ROUTE_BODY  0x4u /* takes a request body (up to 1 MiB) */
+#define ROUTE_CACHE                                                                                \
+    0x2u                /* the answer depends only on the snapshot and the scheduler's active      \
+                           allocations: reuse it until either changes */
+#define ROUTE_BODY 0x4u /* takes a request body (up to 1 MiB) */
 
 struct route {
     const char *method;

@@ -17,6 +17,7 @@
 #include "api/metrics.h"
 #include "api/render.h"
 #include "api/sse.h"
+#include "sched/sched.h"
 #include "util/banned.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -308,7 +309,8 @@ static enum MHD_Result answer(struct server *s, struct MHD_Connection *conn, con
 
     route_match(route->pattern, url, &rq.index);
     rq.snap = monitor_snapshot(s->monitor);
-    seq = rq.snap->seq;
+    /* the answer's version: both only grow, so their sum grows with any change of either */
+    seq = rq.snap->seq + (s->sched ? sched_active_changes(s->sched) : 0);
     log_debug("%s %s %s", p->who.user, method, url);
     if (cacheable && reply_cache_queue(s->cache, (size_t)p->route, seq, conn, &status)) {
         count(s, p->route, status);

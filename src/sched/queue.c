@@ -157,6 +157,7 @@ int sched_activate(struct sched *s, struct allocation *a)
         return GPUCTL_ENOMEM;
     sched_unqueue(s, a);
     s->active[s->nactive++] = a;
+    atomic_fetch_add(&s->active_changes, 1);
     return 0;
 }
 
@@ -203,6 +204,7 @@ void sched_forget(struct sched *s, struct allocation *a)
     for (size_t i = 0; i < s->nactive; i++) {
         if (s->active[i] == a) {
             s->active[i] = s->active[--s->nactive];
+            atomic_fetch_add(&s->active_changes, 1);
             break;
         }
     }

@@ -351,6 +351,11 @@ json_t *sched_resources(struct sched *s)
                      "limits", limits, "memory", memory);
 }
 
+uint64_t sched_active_changes(struct sched *s)
+{
+    return atomic_load(&s->active_changes);
+}
+
 json_t *sched_usage(struct sched *s)
 {
     json_t *usage = json_object();

@@ -88,6 +88,10 @@ int sched_get(struct sched *s, int64_t id, struct sched_answer *ans);
 /* GET /api/v2/resources: device_usage, active_tasks and limits per device (guide 003). */
 json_t *sched_resources(struct sched *s);
 
+/* How many times the set of active allocations has changed (without the lock): answers that show
+ * them are current while it and the snapshot they were made from are. */
+uint64_t sched_active_changes(struct sched *s);
+
 /* {"cuda:0": {"training": N, "inference": N, "other": N}, ...}: the active allocations of each
  * kind per GPU (named as of the last pass; no pass is run). */
 json_t *sched_usage(struct sched *s);

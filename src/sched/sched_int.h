@@ -4,6 +4,7 @@
 #define GPUCTL_SCHED_SCHED_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "monitor/snapshot.h"
 #include "sched/policy.h"
@@ -49,8 +50,9 @@ struct sched {
     size_t nqueue, capqueue;
     struct sched_shape *shapes; /* the shapes of request in the queue (allocation.shape) */
     size_t nshapes, capshapes;
-    int64_t next_deadline;   /* no queued allocation times out before (unix ms) */
-    struct task_run **tasks; /* queued and running tasks, by id */
+    int64_t next_deadline;           /* no queued allocation times out before (unix ms) */
+    _Atomic uint64_t active_changes; /* sched_active_changes(): also read without the lock */
+    struct task_run **tasks;         /* queued and running tasks, by id */
     size_t ntasks, captasks;
 
     unsigned limit[SCHED_MAX_GPUS][KIND_COUNT];

@@ -446,7 +446,12 @@ static void limits_cap_each_kind_per_gpu(void **state)
     (void)state;
     start(&d);
     a = allocate(&d, NULL, "{\"kind\": \"training\", \"wait\": 0}", 200);
+    assert_int_equal(
+        current_tasks(&d, "cuda:0", "training") + current_tasks(&d, "cuda:1", "training"), 1);
     b = allocate(&d, NULL, "{\"kind\": \"training\", \"wait\": 0}", 200);
+    /* the same sample as the answer just cached: a new allocation shows all the same */
+    assert_int_equal(current_tasks(&d, "cuda:0", "training"), 1);
+    assert_int_equal(current_tasks(&d, "cuda:1", "training"), 1);
     j = expect(&d, NULL, "POST", "/api/v1/gpu/allocate", "{\"kind\": \"training\", \"wait\": 0}",
                409);
     reasons = json_object_get(j, "reasons");
