@@ -490,47 +490,40 @@ struct sched_topology sched_topology(const struct sched *s)
  * memory or more find none either. A shape is settled once that covers every request of it. */
 struct learned {
     size_t n, unsettled;
-    uint64_t *failed_at; /* the least memory that found no room; UINT64_MAX: none failed */
-    uint64_t *seen_min;  /* the least memory asked by one still queued, seen so far */
-    bool *settled;
+    struct {
+        uint64_t failed_at; /* the least memory that found no room; UINT64_MAX: none failed */
+        uint64_t seen_min;  /* the least memory asked by one still queued, seen so far */
+        bool settled;
+    } * shape; /* n of them, by slot in sched.shapes */
 };
-
-static void learned_free(struct learned *l)
-{
-    free(l->failed_at);
-    free(l->seen_min);
-    free(l->settled);
-    *l = (struct learned){0};
-}
 
 /* Nothing learned yet: every shape with a queued request unsettled, empty slots settled. */
 static bool learned_init(struct learned *l, const struct sched *s)
 {
-    size_t n = s->nshapes;
-
-    l->n = n;
-    l->unsettled = 0;
-    l->failed_at = malloc((n + 1) * sizeof(*l->failed_at));
-    l->seen_min = malloc((n + 1) * sizeof(*l->seen_min));
-    l->settled = malloc((n + 1) * sizeof(*l->settled));
-    if (!l->failed_at || !l->seen_min || !l->settled) {
-        learned_free(l);
-        return false;
+    *l = (struct learned){s->nshapes, 0, malloc((s->nshapes + 1) * sizeof(*l->shape))};
+    for (size_t k = 0; l->shape && k < l->n; k++) {
+        l->shape[k].failed_at = l->shape[k].seen_min = UINT64_MAX;
+        l->shape[k].settled = s->shapes[k].count == 0;
+        l->unsettled += !l->shape[k].settled;
     }
-    for (size_t k = 0; k < n; k++) {
-        l->failed_at[k] = l->seen_min[k] = UINT64_MAX;
-        l->settled[k] = s->shapes[k].count == 0;
-        l->unsettled += !l->settled[k];
-    }
-    return true;
+    if (!l->shape)
+        l->n = 0;
+    return l->shape != NULL;
 }
 
 static void settle_shape(struct learned *l, size_t k)
 {
-    if (!l->settled[k]) {
-        l->settled[k] = true;
+    if (!l->shape[k].settled) {
+        l->shape[k].settled = true;
         l->unsettled--;
     }
+}
+
+/* Notes that one of shape k still queued asks memory. */
+static void seen(struct learned *l, size_t k, uint64_t memory)
+{
+    if (memory < l->shape[k].seen_min)
+        l->shape[k].seen_min = memory;
 }
 
 /* Queued a found no room: the least memory its shape cannot have now. If not even the least any
@@ -565,9 +558,9 @@ static bool run_queue(struct sched *s, int64_t now)
     while (i < s->nqueue && (timeouts || l.unsettled > 0)) {
         struct allocation *a = s->queue[i];
         size_t k = a->shape;
-        bool hopeless = learn && a->req.memory >= l.failed_at[k];
+        bool hopeless = learn && a->req.memory >= l.shape[k].failed_at;
         if (hopeless && !timeouts) { /* nothing times out now: its deadline need not be read */
-            l.seen_min[k] = a->req.memory < l.seen_min[k] ? a->req.memory : l.seen_min[k];
+            seen(&l, k, a->req.memory);
             exact = false;
             i++;
             continue;
@@ -580,10 +573,10 @@ static bool run_queue(struct sched *s, int64_t now)
         }
         next = sched_deadline(a) < next ? sched_deadline(a) : next;
         if (learn) {
-            l.seen_min[k] = a->req.memory < l.seen_min[k] ? a->req.memory : l.seen_min[k];
+            seen(&l, k, a->req.memory);
             if (!hopeless)
-                l.failed_at[k] = smallest_failing(s, a, s->shapes[k].min_memory);
-            if (l.failed_at[k] <= s->shapes[k].min_memory)
+                l.shape[k].failed_at = smallest_failing(s, a, s->shapes[k].min_memory);
+            if (l.shape[k].failed_at <= s->shapes[k].min_memory)
                 settle_shape(&l, k);
         }
         i++;
@@ -593,9 +586,9 @@ static bool run_queue(struct sched *s, int64_t now)
             s->next_deadline = next;
         for (size_t k = 0; k < l.n; k++)
             if (s->shapes[k].count)
-                s->shapes[k].min_memory = l.seen_min[k];
+                s->shapes[k].min_memory = l.shape[k].seen_min;
     }
-    learned_free(&l);
+    free(l.shape);
     return changed;
 }
 
