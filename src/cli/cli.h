@@ -64,6 +64,7 @@ int cmd_select(struct cli *c, int argc, char **argv);
 int cmd_serve(struct cli *c, int argc, char **argv);  /* runs the helper gpuctl-serve */
 int cmd_client(struct cli *c, int argc, char **argv); /* runs gpuctl-client (run, submit ...) */
 int cmd_env(struct cli *c, int argc, char **argv);
+int cmd_doctor(struct cli *c, int argc, char **argv);
 
 /* gpuctl-client's commands (cmd_run.c, cmd_jobs.c): clients of the daemon. */
 int cmd_run(struct cli *c, int argc, char **argv);

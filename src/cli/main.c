@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"select", cmd_select, "choose the best GPUs for a job; prints a CUDA_VISIBLE_DEVICES value"},
     {"watch", cmd_watch, "follow utilization, memory, temperature and power; then a verdict"},
     {"env", cmd_env, "export lines for the best GPUs now, with the framework's settings"},
+    {"doctor", cmd_doctor, "why the GPU is not used (driver, CUDA, frameworks), with the fix"},
     {"run", cmd_client, "wait for GPUs from the daemon and run a command on them"},
     {"submit", cmd_client, "queue a command with the daemon; it runs detached, logs kept"},
     {"ps", cmd_client, "the daemon's tasks and held GPUs"},

@@ -1,0 +1,4 @@
+from fakelib import torch_module
+torch_module(globals(), "2.14.0+cu126", cuda="12.6", driver_cuda=12040,
+             devices=[("NVIDIA A100 80GB PCIe", (8, 0))],
+             arch_list=["sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"])
