@@ -19,7 +19,7 @@ export LD_LIBRARY_PATH="$build/fake-nvml/current"
 export FAKE_NVML_FIXTURE="$fx/nvml/laptop-3050.json"
 export GPUCTL_SYSFS_ROOT="$fx/sysfs/laptop-3050" GPUCTL_PROCFS_ROOT="$fx/procfs/laptop-3050"
 export GPUCTL_DEV_ROOT="$fx/dev/laptop-3050"
-export FAKE_PYTHON_REAL=$(command -v python3)
+export FAKE_PYTHON_REAL=$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3)
 fakes="$root/tests/fakes/python"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
