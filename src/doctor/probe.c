@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,19 @@ bool probe_which(const char *name, char *out, size_t len)
     return false;
 }
 
+/* Sets p->message (long paths are cut rather than refused). */
+static void message(struct probe_result *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void message(struct probe_result *p, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(p->message, sizeof(p->message), fmt, ap);
+    va_end(ap);
+}
+
 /* One interpreter while it runs. */
 struct child {
     pid_t pid;
@@ -61,8 +75,7 @@ static int child_start(struct probe_result *p, struct child *c)
     int out[2] = {-1, -1}, err[2] = {-1, -1};
 
     if (access(p->python, X_OK) != 0) {
-        snprintf(p->message, sizeof(p->message), "%s cannot be executed: %s", p->python,
-                 strerror(errno));
+        message(p, "%s cannot be executed: %s", p->python, strerror(errno));
         return -1;
     }
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
@@ -86,7 +99,7 @@ static int child_start(struct probe_result *p, struct child *c)
     c->err = err[0];
     return 0;
 fail:
-    snprintf(p->message, sizeof(p->message), "cannot start %s: %s", p->python, strerror(errno));
+    message(p, "cannot start %s: %s", p->python, strerror(errno));
     for (int i = 0; i < 2; i++) {
         if (out[i] >= 0)
             close(out[i]);
@@ -220,19 +233,17 @@ static void finish(struct probe_result *p, struct child *c, bool killed)
         p->state = PROBE_DONE; /* a helper it left behind held the pipe: not the script's fault */
     } else if (killed) {
         p->state = PROBE_HUNG;
-        snprintf(p->message, sizeof(p->message), "no answer within the time limit (killed)");
+        message(p, "no answer within the time limit (killed)");
     } else if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 127 && !p->header) {
         p->state = PROBE_MISSING;
-        snprintf(p->message, sizeof(p->message), "%s could not be run (exit status 127)",
-                 p->python);
+        message(p, "%s could not be run (exit status 127)", p->python);
     } else {
         p->state = PROBE_CRASHED;
         if (WIFSIGNALED(c->status))
-            snprintf(p->message, sizeof(p->message), "killed by signal %d (%s)",
-                     WTERMSIG(c->status), strsignal(WTERMSIG(c->status)));
+            message(p, "killed by signal %d (%s)", WTERMSIG(c->status),
+                    strsignal(WTERMSIG(c->status)));
         else
-            snprintf(p->message, sizeof(p->message), "ended with exit status %d before its end",
-                     WEXITSTATUS(c->status));
+            message(p, "ended with exit status %d before its end", WEXITSTATUS(c->status));
     }
 }
 
