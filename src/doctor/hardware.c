@@ -379,10 +379,9 @@ static void check_drivers(struct doctor_machine *m, struct doctor_report *r, boo
             str_appendf(c->finding, sizeof(c->finding),
                         "%skernel module %s loaded (/proc/driver/nvidia/version)",
                         c->finding[0] ? "; " : "", version);
-        else if (v == GPUCTL_VENDOR_NVIDIA)
+        else if (v == GPUCTL_VENDOR_NVIDIA && !good) /* bound means loaded: procfs hides it */
             str_appendf(c->finding, sizeof(c->finding),
-                        "%sno /proc/driver/nvidia/version: the "
-                        "nvidia kernel module is not loaded",
+                        "%sno /proc/driver/nvidia/version: the nvidia kernel module is not loaded",
                         c->finding[0] ? "; " : "");
         if (why[0])
             str_appendf(c->finding, sizeof(c->finding), "%s%s", c->finding[0] ? "; " : "", why);
@@ -464,7 +463,7 @@ static void check_devices(struct doctor_machine *m, struct doctor_report *r, con
     for (int v = 0; v < GPUCTL_VENDOR_CPU; v++) {
         char nodes[16][32], id[24], why[512] = "", list[256] = "";
         size_t n;
-        bool missing = false, uvm = false;
+        bool missing = false, only_uvm = true;
         struct doctor_check *c;
 
         if (!bound[v] && !(v == GPUCTL_VENDOR_NVIDIA && m->wsl))
@@ -478,7 +477,7 @@ static void check_devices(struct doctor_machine *m, struct doctor_report *r, con
             if (!one[0])
                 continue;
             missing |= strstr(one, "is missing") != NULL;
-            uvm |= strcmp(nodes[i], "nvidia-uvm") == 0;
+            only_uvm &= strcmp(nodes[i], "nvidia-uvm") == 0;
             str_appendf(why, sizeof(why), "%s%s", why[0] ? "; " : "", one);
         }
         snprintf(id, sizeof(id), "devices.%s", gpuctl_vendor_name((enum gpuctl_vendor)v));
@@ -491,7 +490,7 @@ static void check_devices(struct doctor_machine *m, struct doctor_report *r, con
         str_copy(c->finding, why, sizeof(c->finding));
         if (missing && m->container[0])
             str_copy(c->fix, container_gone, sizeof(c->fix));
-        else if (missing && uvm && v == GPUCTL_VENDOR_NVIDIA)
+        else if (missing && only_uvm && v == GPUCTL_VENDOR_NVIDIA)
             str_copy(c->fix,
                      "CUDA needs /dev/nvidia-uvm: 'sudo modprobe nvidia-uvm' and 'sudo "
                      "nvidia-modprobe -u -c=0' (makes the file); add nvidia-uvm to "
