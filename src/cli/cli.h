@@ -73,6 +73,8 @@ int cmd_ps(struct cli *c, int argc, char **argv);
 int cmd_logs(struct cli *c, int argc, char **argv);
 int cmd_cancel(struct cli *c, int argc, char **argv);
 int cmd_limits(struct cli *c, int argc, char **argv);
+int cmd_tune(struct cli *c, int argc, char **argv);   /* cmd_tune.c */
+int cmd_advise(struct cli *c, int argc, char **argv); /* cmd_advise.c */
 
 /* gpuctl-serve's command: the daemon itself (cmd_serve.c). */
 int cmd_serve_daemon(struct cli *c, int argc, char **argv);

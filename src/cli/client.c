@@ -53,15 +53,19 @@ static void aim(struct client *cl, const char *addr)
     snprintf(cl->where, sizeof(cl->where), "%s", addr);
 }
 
-int client_open(const struct cli *c, const char *daemon, struct client **out)
+/* client_open() without its messages (quiet) and with what it tried in `tried`. */
+static int find_daemon(const struct cli *c, const char *daemon, struct client **out, char *tried,
+                       size_t tried_len, bool quiet)
 {
     struct client *cl = calloc(1, sizeof(*cl));
     const char *given = daemon ? daemon : getenv("GPUCTL_DAEMON"), *token = getenv("GPUCTL_TOKEN");
     const char *runtime = getenv("XDG_RUNTIME_DIR");
-    char user_sock[300] = "", tried[700] = "";
+    char user_sock[300] = "";
 
-    if (!cl || curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(cl->curl = curl_easy_init()))
-        return cli_fail(c, CLI_FAILURE, "cannot start libcurl");
+    if (!cl || curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(cl->curl = curl_easy_init())) {
+        client_close(cl);
+        return quiet ? CLI_FAILURE : cli_fail(c, CLI_FAILURE, "cannot start libcurl");
+    }
     cl->cli = c;
     if (token && *token)
         snprintf(cl->auth, sizeof(cl->auth), "Authorization: Bearer %s", token);
@@ -71,7 +75,7 @@ int client_open(const struct cli *c, const char *daemon, struct client **out)
             *out = cl;
             return CLI_OK;
         }
-        snprintf(tried, sizeof(tried), "%s", given);
+        snprintf(tried, tried_len, "%s", given);
     } else {
         if (geteuid() != 0 && runtime && runtime[0] == '/')
             snprintf(user_sock, sizeof(user_sock), "unix:%s/gpuctl.sock", runtime);
@@ -84,14 +88,32 @@ int client_open(const struct cli *c, const char *daemon, struct client **out)
                 *out = cl;
                 return CLI_OK;
             }
-            str_appendf(tried, sizeof(tried), "%s%s", tried[0] ? " or " : "", candidates[i] + 5);
+            str_appendf(tried, tried_len, "%s%s", tried[0] ? " or " : "", candidates[i] + 5);
         }
     }
     client_close(cl);
+    return CLI_UNAVAILABLE;
+}
+
+int client_open(const struct cli *c, const char *daemon, struct client **out)
+{
+    char tried[700] = "";
+    int rc = find_daemon(c, daemon, out, tried, sizeof(tried), false);
+
+    if (rc != CLI_UNAVAILABLE)
+        return rc;
     return cli_fail(c, CLI_UNAVAILABLE,
                     "no gpuctl daemon answers at %s: start one with `gpuctl serve &` (or `sudo "
                     "systemctl start gpuctl`), or name its address with --daemon or GPUCTL_DAEMON",
                     tried);
+}
+
+int client_try(const struct cli *c, struct client **out)
+{
+    char tried[700] = "";
+
+    return find_daemon(c, NULL, out, tried, sizeof(tried), true) == CLI_OK ? CLI_OK
+                                                                           : CLI_UNAVAILABLE;
 }
 
 void client_quiet(struct client *cl, bool quiet)

@@ -17,6 +17,11 @@ struct client;
  */
 int client_open(const struct cli *c, const char *daemon, struct client **out);
 
+/* As client_open(), but says nothing and tries only the default sockets when neither `daemon`
+ * nor $GPUCTL_DAEMON names one: for commands that run without a daemon when none answers.
+ * Returns CLI_OK with *out, or CLI_UNAVAILABLE. */
+int client_try(const struct cli *c, struct client **out);
+
 void client_close(struct client *cl);
 
 /* With quiet, client_call() says nothing when the daemon does not answer (the caller retries). */

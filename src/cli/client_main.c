@@ -12,8 +12,8 @@ static const struct {
     const char *name;
     int (*fn)(struct cli *c, int argc, char **argv);
 } commands[] = {
-    {"run", cmd_run},   {"submit", cmd_submit}, {"ps", cmd_ps},
-    {"logs", cmd_logs}, {"cancel", cmd_cancel}, {"limits", cmd_limits},
+    {"run", cmd_run},       {"submit", cmd_submit}, {"ps", cmd_ps},     {"logs", cmd_logs},
+    {"cancel", cmd_cancel}, {"limits", cmd_limits}, {"tune", cmd_tune}, {"advise", cmd_advise},
 };
 
 int main(int argc, char **argv)
@@ -31,7 +31,7 @@ int main(int argc, char **argv)
     }
     if (rc < 0) {
         fprintf(stderr, "gpuctl-client: run it as gpuctl COMMAND (run, submit, ps, logs, cancel, "
-                        "limits)\n");
+                        "limits, tune, advise)\n");
         return CLI_USAGE;
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -24,6 +24,8 @@ static const struct command commands[] = {
     {"logs", cmd_client, "a task's output (-f to follow)"},
     {"cancel", cmd_client, "cancel tasks, or release GPUs held"},
     {"limits", cmd_client, "tasks of each kind per GPU: shown, or set (admins)"},
+    {"tune", cmd_client, "find the batch size with the best throughput in a few trial runs"},
+    {"advise", cmd_client, "training settings for this GPU; or a YAML config with them applied"},
     {"serve", cmd_serve, "run the daemon: REST API, event stream, Prometheus metrics, health"},
 };
 
