@@ -59,22 +59,56 @@ static int parse_option(struct cli *c, struct doctor_options *o, int opt, const 
     }
 }
 
-static int print_json(const struct doctor_report *r, size_t failed)
+/* Replaces every byte that does not begin or continue a valid UTF-8 sequence with '?': a
+ * finding quotes a program's stderr, cut to fit, and JSON strings must be UTF-8. */
+static void utf8_scrub(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+
+    while (*p) {
+        size_t n = *p < 0x80             ? 1
+                   : (*p & 0xe0) == 0xc0 ? 2
+                   : (*p & 0xf0) == 0xe0 ? 3
+                   : (*p & 0xf8) == 0xf0 ? 4
+                                         : 0;
+        size_t k = 1;
+
+        while (n && k < n && (p[k] & 0xc0) == 0x80)
+            k++;
+        if (!n || k < n || (n == 2 && *p < 0xc2)) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
+static int print_json(const struct cli *c, struct doctor_report *r, size_t failed)
 {
     json_t *checks = json_array(), *doc;
 
-    for (size_t i = 0; i < r->n; i++) {
-        const struct doctor_check *k = &r->checks[i];
-        json_t *o =
-            json_pack("{s:s, s:s, s:s, s:s?}", "id", k->id, "status", doctor_status_name(k->status),
-                      "finding", k->finding, "fix", k->fix[0] ? k->fix : NULL);
+    for (size_t i = 0; checks && i < r->n; i++) {
+        struct doctor_check *k = &r->checks[i];
+        json_t *o;
 
-        if (o && k->python[0])
-            json_object_set_new(o, "python", json_string(k->python));
-        json_array_append_new(checks, o);
+        utf8_scrub(k->finding);
+        utf8_scrub(k->fix);
+        utf8_scrub(k->python);
+        o = json_pack("{s:s, s:s, s:s, s:s?}", "id", k->id, "status", doctor_status_name(k->status),
+                      "finding", k->finding, "fix", k->fix[0] ? k->fix : NULL);
+        if (o && k->python[0] && json_object_set_new(o, "python", json_string(k->python)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        if (!o || json_array_append_new(checks, o) != 0) {
+            json_decref(checks);
+            return cli_fail(c, CLI_FAILURE, "cannot write check '%s' as JSON", k->id);
+        }
     }
     doc = json_pack("{s:b, s:I, s:o}", "ok", failed == 0, "failed", (json_int_t)failed, "checks",
                     checks);
+    if (!doc)
+        return cli_fail(c, CLI_FAILURE, "out of memory");
     return cli_print_json(doc);
 }
 
@@ -132,7 +166,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv)
         failed += r->checks[i].status == DOCTOR_FAIL;
     rc = CLI_OK;
     if (c->json)
-        rc = print_json(r, failed);
+        rc = print_json(c, r, failed);
     else
         print_text(r, failed);
     free(r);

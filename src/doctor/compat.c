@@ -66,8 +66,9 @@ bool compat_driver_runs(int driver_cuda, int wheel_cuda)
 }
 
 /* Reads one architecture name: "8.6", "12.0+PTX", "sm_86", "sm_90a", "compute_90". Returns the
- * capability as 10 * major + minor, or -1; sets *ptx for PTX. */
-static int arch_parse(const char *word, size_t len, bool *ptx)
+ * capability as 10 * major + minor, or -1; sets *ptx for PTX and *exact for arch-specific code
+ * ("sm_90a", "sm_100f" families aside: 'a' runs on that capability alone). */
+static int arch_parse(const char *word, size_t len, bool *ptx, bool *exact)
 {
     char buf[32];
     unsigned major, minor;
@@ -78,6 +79,7 @@ static int arch_parse(const char *word, size_t len, bool *ptx)
     memcpy(buf, word, len);
     buf[len] = '\0';
     *ptx = strstr(buf, "+PTX") != NULL || str_starts_with(buf, "compute_");
+    *exact = len > 1 && buf[len - 1] == 'a' && str_starts_with(buf, "sm_");
     if (sscanf(buf, "%u.%u%n", &major, &minor, &n) == 2 && minor < 10)
         return (int)(major * 10 + minor);
     if ((sscanf(buf, "sm_%u%n", &major, &n) == 1 || sscanf(buf, "compute_%u%n", &major, &n) == 1) &&
@@ -92,10 +94,12 @@ bool compat_arch_runs(const char *archs, int major, int minor)
 
     while (archs && *archs) {
         size_t len = strcspn(archs, " ,;");
-        bool ptx;
-        int have = len ? arch_parse(archs, len, &ptx) : -1;
+        bool ptx, exact;
+        int have = len ? arch_parse(archs, len, &ptx, &exact) : -1;
 
-        if (have >= 0 && (have / 10 == major ? have <= want : ptx && have <= want))
+        if (have >= 0 && (exact                ? have == want
+                          : have / 10 == major ? have <= want
+                                               : ptx && have <= want))
             return true;
         archs += len + (archs[len] != '\0');
     }
@@ -120,14 +124,22 @@ const struct torch_wheel *compat_torch_installed(const char *version, int cuda)
     return NULL;
 }
 
-const struct torch_wheel *compat_torch_pick(int driver_cuda, int major, int minor)
+static bool runs_all(const char *archs, const int *ccs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!compat_arch_runs(archs, ccs[i] / 10, ccs[i] % 10))
+            return false;
+    return true;
+}
+
+const struct torch_wheel *compat_torch_pick(int driver_cuda, const int *ccs, size_t n)
 {
     const struct torch_wheel *compat = NULL;
 
     for (const struct torch_wheel *w = torch_wheels; w->release; w++) {
         if (compat && strcmp(w->release, compat->release) != 0)
             return compat; /* the newest release that runs, through minor-version compat */
-        if (!compat_driver_runs(driver_cuda, w->cuda) || !compat_arch_runs(w->archs, major, minor))
+        if (!compat_driver_runs(driver_cuda, w->cuda) || !runs_all(w->archs, ccs, n))
             continue;
         if (w->cuda <= driver_cuda)
             return w;
@@ -137,10 +149,10 @@ const struct torch_wheel *compat_torch_pick(int driver_cuda, int major, int mino
     return compat;
 }
 
-const struct torch_wheel *compat_torch_newest(int major, int minor)
+const struct torch_wheel *compat_torch_newest(const int *ccs, size_t n)
 {
     for (const struct torch_wheel *w = torch_wheels; w->release; w++)
-        if (compat_arch_runs(w->archs, major, minor))
+        if (runs_all(w->archs, ccs, n))
             return w;
     return NULL;
 }

@@ -76,21 +76,23 @@ bool compat_driver_runs(int driver_cuda, int wheel_cuda);
 /* Whether code built for `archs` runs on a GPU of compute capability major.minor. archs is
  * either a table string ("7.5 8.6 12.0+PTX") or torch.cuda.get_arch_list()'s names joined by
  * spaces ("sm_75 sm_86 compute_90"). A cubin runs on the same major with an equal or higher
- * minor; PTX on any equal or higher capability. */
+ * minor; an arch-specific one ("sm_90a") only on that capability; PTX on any equal or higher
+ * capability. */
 bool compat_arch_runs(const char *archs, int major, int minor);
 
 /* The table's row for an installed torch ("2.5.1+cu121", "12.1"), or NULL. */
 const struct torch_wheel *compat_torch_installed(const char *version, int cuda);
 
-/* The wheel to install for a GPU of capability major.minor on a driver that runs CUDA up to
- * driver_cuda: from the newest release that has one that runs, the newest variant whose CUDA the
- * driver runs fully, else one it runs through minor-version compatibility. NULL when none does
- * (the driver is too old for every wheel that has this architecture). */
-const struct torch_wheel *compat_torch_pick(int driver_cuda, int major, int minor);
+/* The wheel to install for GPUs of the n compute capabilities ccs (10 * major + minor, 86 for
+ * 8.6) on a driver that runs CUDA up to driver_cuda: from the newest release that has one that
+ * runs them all, the newest variant whose CUDA the driver runs fully, else one it runs through
+ * minor-version compatibility. NULL when none does (the driver is too old for every wheel with
+ * these architectures, or no wheel has them all). */
+const struct torch_wheel *compat_torch_pick(int driver_cuda, const int *ccs, size_t n);
 
-/* The newest wheel, of any release, that has the architecture major.minor (whatever the driver),
- * or NULL: what a driver upgrade would make possible. */
-const struct torch_wheel *compat_torch_newest(int major, int minor);
+/* The newest wheel, of any release, that runs all of ccs (whatever the driver), or NULL: what a
+ * driver upgrade would make possible. */
+const struct torch_wheel *compat_torch_newest(const int *ccs, size_t n);
 
 /* The pip requirement for framework's GPU build on a driver that runs CUDA up to driver_cuda, or
  * NULL when the driver is too old for every one. */

@@ -8,7 +8,7 @@
 #include "doctor/compat.h"
 
 const struct cuda_release cuda_releases[] = {
-    {11000, "450.36.06", "451.22"}, {11010, "455.23", "456.38"},
+    {11000, "450.51.05", "451.48"}, {11010, "455.23", "456.38"},
     {11020, "460.27.03", "460.82"}, {11030, "465.19.01", "465.89"},
     {11040, "470.42.01", "471.11"}, {11050, "495.29.05", "496.04"},
     {11060, "510.39.01", "511.23"}, {11070, "515.43.04", "516.01"},
@@ -23,7 +23,7 @@ const struct cuda_release cuda_releases[] = {
 
 const struct cuda_major cuda_majors[] = {
     {11, "450.80.02", "452.39"},
-    {12, "525.60.13", "527.41"},
+    {12, "525.60.13", "528.33"},
     {13, "580.65.06", "580.88"},
     {0, NULL, NULL},
 };
@@ -82,6 +82,6 @@ const char torch_index_url[] = "https://download.pytorch.org/whl/";
 /* The index of each vendor's PyTorch wheels on download.pytorch.org, newest release's. */
 const char *const torch_vendor_index[] = {
     [0] = NULL,      /* NVIDIA: chosen from torch_wheels */
-    [1] = "rocm6.4", /* AMD (PyTorch 2.9) */
+    [1] = "rocm6.4", /* AMD: the ROCm variant gpuctl's table last checked (PyTorch 2.9) */
     [2] = "xpu",     /* Intel */
 };

@@ -50,8 +50,9 @@ static void check_pythons(const struct doctor_options *o, const struct doctor_ma
         str_copy(c->finding, "out of memory", sizeof(c->finding));
         return;
     }
-    for (size_t i = 0; i < o->npythons; i++)
-        str_copy(results[n++].python, o->pythons[i], sizeof(results[0].python));
+    for (size_t i = 0; i < o->npythons; i++, n++) /* "python3.12" is looked up on PATH */
+        if (!probe_which(o->pythons[i], results[n].python, sizeof(results[0].python)))
+            str_copy(results[n].python, o->pythons[i], sizeof(results[0].python));
     if (n == 0 && (probe_which("python3", results[0].python, sizeof(results[0].python)) ||
                    probe_which("python", results[0].python, sizeof(results[0].python))))
         n = 1;

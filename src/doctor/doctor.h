@@ -65,11 +65,15 @@ struct doctor_machine {
     char container[32];        /* "docker", "podman", "kubernetes" ...; "" when not in one */
     struct gpuctl *all;        /* every device, masks ignored (NULL when it could not be read) */
     struct gpuctl *seen;       /* the devices programs see after CUDA_VISIBLE_DEVICES and friends */
-    const char *nvidia_driver; /* "581.29"; "" when no NVIDIA driver answered */
-    int driver_cuda;           /* the highest CUDA the NVIDIA driver runs; 0: unknown, none */
-    bool gpu_works[4];         /* by enum gpuctl_vendor: a GPU of that vendor is usable */
-    bool hidden[4];            /* by vendor: a variable hides every one of its GPUs */
-    char hidden_by[4][160];    /* "CUDA_VISIBLE_DEVICES=\"\"" */
+    const char *nvidia_driver; /* "581.29"; NULL when NVML did not answer */
+    char module_version[32];   /* the nvidia kernel module's, from procfs; "" when unknown */
+    int ccs[16];               /* compute capabilities (86 for 8.6) of the NVIDIA GPUs programs
+                                  see (all when a mask hides every one) */
+    size_t nccs;
+    int driver_cuda;        /* the highest CUDA the NVIDIA driver runs; 0: unknown, none */
+    bool gpu_works[4];      /* by enum gpuctl_vendor: a GPU of that vendor is usable */
+    bool hidden[4];         /* by vendor: a variable hides every one of its GPUs */
+    char hidden_by[4][160]; /* "CUDA_VISIBLE_DEVICES=\"\"" */
 };
 
 struct doctor_options {
@@ -85,6 +89,13 @@ int doctor_run(const struct doctor_options *o, struct doctor_report *r);
 
 /* hardware.c: the hardware, driver and visibility checks; fills m. */
 void doctor_check_hardware(struct doctor_machine *m, struct doctor_report *r);
+
+/* Whether every GPU of vendor v that the drivers list is integrated (an iGPU is not what
+ * frameworks should be built for, nor a reason to fail). */
+bool doctor_only_integrated(const struct doctor_machine *m, enum gpuctl_vendor v);
+
+/* Writes the architectures of m->ccs as "sm_61 and sm_120". */
+void doctor_ccs_text(const struct doctor_machine *m, char *out, size_t len);
 
 /* Explains why a device file cannot be opened from its mode, owner and group, and the caller's
  * uid and groups: the group to join, or that only its owner may. Writes "" when the bits let the

@@ -16,65 +16,86 @@
 struct ctx {
     const struct doctor_machine *m;
     const struct probe_result *p;
-    const char *py;                  /* the interpreter, for commands */
-    const struct gpuctl_device *gpu; /* the oldest NVIDIA GPU; NULL when none answered */
-    enum gpuctl_vendor target;       /* the vendor a GPU build is for; CPU: no GPU here */
+    char py[300];              /* the interpreter, quoted for a shell when it needs it */
+    enum gpuctl_vendor target; /* the vendor a GPU build is for; CPU: no GPU here */
 };
+
+/* Writes s as one shell word: as is when it is made of safe characters, else single-quoted. */
+static void shell_quote(const char *s, char *out, size_t len)
+{
+    if (*s &&
+        strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-=:,@%") ==
+            strlen(s)) {
+        str_copy(out, s, len);
+        return;
+    }
+    str_copy(out, "'", len);
+    for (; *s; s++)
+        str_appendf(out, len, *s == '\'' ? "'\\''" : "%c", *s);
+    str_appendf(out, len, "'");
+}
 
 static const char *jstr(const json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
 }
 
-/* The vendor frameworks should use: NVIDIA over AMD over Intel; CPU when there is no GPU. */
+/* The vendor frameworks should use: NVIDIA over AMD over Intel, discrete GPUs over integrated
+ * ones; CPU when there is no GPU to build for. */
 static enum gpuctl_vendor target_vendor(const struct doctor_machine *m)
 {
     for (int v = 0; v < GPUCTL_VENDOR_CPU; v++)
-        if (m->gpu_works[v])
+        if (m->gpu_works[v] && !doctor_only_integrated(m, (enum gpuctl_vendor)v))
             return (enum gpuctl_vendor)v;
     for (size_t i = 0; i < m->npci; i++)
         if (m->pci[i].vendor == GPUCTL_VENDOR_NVIDIA)
             return GPUCTL_VENDOR_NVIDIA;
-    return m->npci ? m->pci[0].vendor : GPUCTL_VENDOR_CPU;
+    for (size_t i = 0; i < m->npci; i++)
+        if (m->pci[i].vendor == GPUCTL_VENDOR_AMD && !doctor_only_integrated(m, GPUCTL_VENDOR_AMD))
+            return GPUCTL_VENDOR_AMD;
+    return GPUCTL_VENDOR_CPU;
 }
 
-static const struct gpuctl_device *oldest_gpu(const struct doctor_machine *m)
+/* The highest CUDA the NVIDIA driver runs: NVML's answer, else the kernel module's version read
+ * against the table, else that of the driver doctor recommends (the newest CUDA major's
+ * floor). */
+static int driver_cuda(const struct doctor_machine *m)
 {
-    const struct gpuctl_device *best = NULL;
+    int cuda = m->driver_cuda;
 
-    for (size_t i = 0; m->all && i < gpuctl_device_count(m->all); i++) {
-        const struct gpuctl_device *d = gpuctl_device_at(m->all, i);
-
-        if (d->vendor == GPUCTL_VENDOR_NVIDIA &&
-            gpuctl_device_has(d, GPUCTL_M_COMPUTE_CAPABILITY) &&
-            (!best || d->cc_major * 10 + d->cc_minor < best->cc_major * 10 + best->cc_minor))
-            best = d;
-    }
-    return best;
+    if (!cuda && m->module_version[0])
+        cuda = compat_cuda_of_driver(m->module_version, m->wsl);
+    return cuda ? cuda : torch_wheels[0].cuda / 1000 * 1000;
 }
 
-/* The wheel to install for the NVIDIA GPUs: for the driver when it answers, else the newest. */
 static const struct torch_wheel *nvidia_wheel(const struct ctx *x)
 {
-    int major = x->gpu ? x->gpu->cc_major : 7, minor = x->gpu ? x->gpu->cc_minor : 5;
+    static const int turing = 75; /* when no GPU answered: what every current wheel has */
+    const struct doctor_machine *m = x->m;
 
-    /* Without a driver, for the one doctor recommends: the oldest of the newest CUDA major. */
-    return compat_torch_pick(
-        x->m->driver_cuda ? x->m->driver_cuda : torch_wheels[0].cuda / 1000 * 1000, major, minor);
+    return m->nccs ? compat_torch_pick(driver_cuda(m), m->ccs, m->nccs)
+                   : compat_torch_pick(driver_cuda(m), &turing, 1);
+}
+
+static const char *floor_of(const struct ctx *x, int cuda)
+{
+    const char *floor = compat_driver_floor(cuda, x->m->wsl);
+
+    return floor ? floor : "the newest";
 }
 
 /* Writes the commands that replace the installed torch with `tag`'s build: an uninstall first,
  * since pip takes "2.5.1+cpu" as satisfying "torch". An older release is pinned, alone (its
- * torchvision would need pinning too). */
+ * torchvision would need a matching pin). */
 static void torch_install(const struct ctx *x, const json_t *rep, const char *release,
                           const char *tag, char *out, size_t len)
 {
     bool newest = !release || strcmp(release, torch_wheels[0].release) == 0;
     char pkgs[128] = "torch";
 
-    if (newest && jstr(rep, "torchvision"))
+    if (jstr(rep, "torchvision"))
         str_appendf(pkgs, sizeof(pkgs), " torchvision");
-    if (newest && jstr(rep, "torchaudio"))
+    if (jstr(rep, "torchaudio"))
         str_appendf(pkgs, sizeof(pkgs), " torchaudio");
     str_appendf(out, len, "%s -m pip uninstall -y %s && %s -m pip install ", x->py, pkgs, x->py);
     if (newest)
@@ -87,27 +108,33 @@ static void torch_install(const struct ctx *x, const json_t *rep, const char *re
 static const char verify[] = "; then check: %s -c 'import torch; print(torch.version.cuda, "
                              "torch.cuda.is_available(), torch.cuda.get_device_capability(0))'";
 
-/* The fix for a torch that is not built for this machine's GPU. */
+/* The fix for a torch that is not built for this machine's GPUs. */
 static void torch_rebuild_fix(const struct ctx *x, const json_t *rep, char *out, size_t len)
 {
+    const struct doctor_machine *m = x->m;
     const struct torch_wheel *w;
+    char archs[128];
 
     if (x->target != GPUCTL_VENDOR_NVIDIA) {
         torch_install(x, rep, NULL, torch_vendor_index[x->target], out, len);
         return;
     }
     w = nvidia_wheel(x);
-    if (!w) {
-        w = x->gpu ? compat_torch_newest(x->gpu->cc_major, x->gpu->cc_minor) : NULL;
+    if (!w && m->nccs) {
+        w = compat_torch_newest(m->ccs, m->nccs);
         if (w)
             str_appendf(out, len, "upgrade the NVIDIA driver to %s or newer, then ",
-                        compat_driver_floor(w->cuda, x->m->wsl));
+                        floor_of(x, w->cuda));
     }
     if (!w) {
-        str_appendf(out, len, "no PyTorch wheel gpuctl knows runs on this GPU");
+        doctor_ccs_text(m, archs, sizeof(archs));
+        str_appendf(out, len,
+                    "no PyTorch wheel has all of %s: give each program GPUs of one generation "
+                    "(CUDA_VISIBLE_DEVICES), or use one Python environment per generation",
+                    archs);
         return;
     }
-    if (!x->m->gpu_works[GPUCTL_VENDOR_NVIDIA])
+    if (!m->gpu_works[GPUCTL_VENDOR_NVIDIA])
         str_appendf(out, len, "once the driver works (see above): ");
     torch_install(x, rep, w->release, w->tag, out, len);
     str_appendf(out, len, verify, x->py);
@@ -130,33 +157,38 @@ static void torch_cuda_build(const struct ctx *x, const json_t *rep, struct doct
     int cuda = compat_cuda_parse(cuda_text);
     const struct doctor_machine *m = x->m;
     const struct torch_wheel *row = compat_torch_installed(version, cuda);
+    /* The driver's CUDA: NVML's, else the kernel module's version read against the table. */
+    int drv = m->driver_cuda         ? m->driver_cuda
+              : m->module_version[0] ? compat_cuda_of_driver(m->module_version, m->wsl)
+                                     : 0;
+    const char *drv_name = m->nvidia_driver ? m->nvidia_driver : m->module_version;
+    const struct gpuctl *gpus = m->seen && gpuctl_gpu_count(m->seen) ? m->seen : m->all;
     char archs[256], have[16];
 
     arch_names(json_object_get(rep, "arch_list"), archs, sizeof(archs));
     if (!archs[0] && row)
         str_copy(archs, row->archs, sizeof(archs));
-    if (m->driver_cuda && cuda && !compat_driver_runs(m->driver_cuda, cuda)) {
+    if (drv && cuda && !compat_driver_runs(drv, cuda)) {
         const struct torch_wheel *w = nvidia_wheel(x);
 
-        compat_cuda_format(m->driver_cuda, have, sizeof(have));
+        compat_cuda_format(drv, have, sizeof(have));
         c->status = DOCTOR_FAIL;
         snprintf(c->finding, sizeof(c->finding),
                  "torch %s is built for CUDA %s, but driver %s runs CUDA up to %s: "
                  "torch.cuda.is_available() is False",
-                 version, cuda_text, m->nvidia_driver, have);
+                 version, cuda_text, drv_name, have);
         snprintf(c->fix, sizeof(c->fix),
                  "upgrade the NVIDIA driver to at least %s (CUDA %d.x; %s or newer runs every "
                  "current wheel)",
-                 compat_driver_floor(cuda, m->wsl), cuda / 1000,
-                 compat_driver_floor(torch_wheels[0].cuda, m->wsl));
+                 floor_of(x, cuda), cuda / 1000, floor_of(x, torch_wheels[0].cuda));
         if (w) {
             str_appendf(c->fix, sizeof(c->fix), ", or install a wheel this driver runs: ");
             torch_install(x, rep, w->release, w->tag, c->fix, sizeof(c->fix));
         }
         return;
     }
-    for (size_t i = 0; archs[0] && m->all && i < gpuctl_device_count(m->all); i++) {
-        const struct gpuctl_device *d = gpuctl_device_at(m->all, i);
+    for (size_t i = 0; archs[0] && gpus && i < gpuctl_device_count(gpus); i++) {
+        const struct gpuctl_device *d = gpuctl_device_at(gpus, i);
 
         if (d->vendor != GPUCTL_VENDOR_NVIDIA ||
             !gpuctl_device_has(d, GPUCTL_M_COMPUTE_CAPABILITY) ||
@@ -202,48 +234,73 @@ static void torch_cuda_build(const struct ctx *x, const json_t *rep, struct doct
              "see CUDA's own error: %s -c 'import torch; torch.cuda.init()'", x->py);
 }
 
+/* What a torch wheel is built for, from torch.version and the version's local label. */
+enum torch_build { BUILD_CPU, BUILD_CUDA, BUILD_ROCM, BUILD_XPU };
+
+static const struct {
+    enum gpuctl_vendor vendor;
+    const char *what;
+} builds[] = {
+    [BUILD_CPU] = {GPUCTL_VENDOR_CPU, "a CPU-only build (torch.version.cuda is None)"},
+    [BUILD_CUDA] = {GPUCTL_VENDOR_NVIDIA, "a CUDA build"},
+    [BUILD_ROCM] = {GPUCTL_VENDOR_AMD, "a ROCm build"},
+    [BUILD_XPU] = {GPUCTL_VENDOR_INTEL, "an XPU (Intel GPU) build"},
+};
+
+static const char *const vendor_words[] = {"NVIDIA", "AMD", "Intel", NULL};
+
+static enum torch_build torch_build_of(const json_t *rep, const char *version)
+{
+    if (strstr(version, "+cpu"))
+        return BUILD_CPU;
+    if (strstr(version, "+xpu"))
+        return BUILD_XPU;
+    if (jstr(rep, "hip"))
+        return BUILD_ROCM;
+    return jstr(rep, "cuda") ? BUILD_CUDA : BUILD_CPU;
+}
+
+/* A ROCm or XPU build on its own vendor's GPU: does it see one? */
+static void torch_vendor_build(const struct ctx *x, const json_t *rep, enum torch_build b,
+                               const char *version, struct doctor_check *c)
+{
+    const char *api = b == BUILD_XPU ? "torch.xpu.is_available()" : "torch.cuda.is_available()";
+    bool yes = json_is_true(json_object_get(rep, b == BUILD_XPU ? "xpu_available" : "available"));
+
+    snprintf(c->finding, sizeof(c->finding), "torch %s (%s): %s is %s", version, builds[b].what,
+             api, yes ? "True" : "False");
+    if (yes)
+        return;
+    c->status = x->m->gpu_works[builds[b].vendor] ? DOCTOR_FAIL : DOCTOR_WARN;
+    snprintf(c->fix, sizeof(c->fix),
+             "see the checks above; then %s -c 'import torch; print(%s)' with the runtime's "
+             "own logging (AMD_LOG_LEVEL=3, ZE_DEBUG=1) shows why",
+             x->py, api);
+}
+
 static void check_torch(const struct ctx *x, const json_t *rep, struct doctor_check *c)
 {
     const char *version = jstr(rep, "version") ? jstr(rep, "version") : "?";
-    bool cpu_build = (!jstr(rep, "cuda") && !jstr(rep, "hip") && !strstr(version, "+xpu")) ||
-                     strstr(version, "+cpu");
-    const char *gpu = x->target == GPUCTL_VENDOR_CPU      ? NULL
-                      : x->target == GPUCTL_VENDOR_NVIDIA ? "NVIDIA"
-                      : x->target == GPUCTL_VENDOR_AMD    ? "AMD"
-                                                          : "Intel";
+    enum torch_build b = torch_build_of(rep, version);
+    enum gpuctl_vendor mine = builds[b].vendor;
 
-    if (x->target == GPUCTL_VENDOR_INTEL && json_is_true(json_object_get(rep, "xpu_available"))) {
-        snprintf(c->finding, sizeof(c->finding), "torch %s: torch.xpu.is_available() is True",
-                 version);
-        return;
-    }
-    if (cpu_build || (jstr(rep, "hip") && x->target == GPUCTL_VENDOR_NVIDIA) ||
-        (jstr(rep, "cuda") && x->target == GPUCTL_VENDOR_AMD)) {
-        snprintf(c->finding, sizeof(c->finding), "torch %s is %s", version,
-                 cpu_build          ? "a CPU-only build (torch.version.cuda is None)"
-                 : jstr(rep, "hip") ? "a ROCm build"
-                                    : "a CUDA build");
-        if (!gpu) {
-            str_appendf(c->finding, sizeof(c->finding), "; this machine has no GPU for it");
-            return;
-        }
-        c->status = x->m->gpu_works[x->target] ? DOCTOR_FAIL : DOCTOR_WARN;
-        str_appendf(c->finding, sizeof(c->finding), ": it cannot use the %s GPU", gpu);
-        torch_rebuild_fix(x, rep, c->fix, sizeof(c->fix));
-        return;
-    }
-    if (x->target == GPUCTL_VENDOR_NVIDIA) {
+    if (b == BUILD_CUDA && (mine == x->target || x->m->gpu_works[mine])) {
         torch_cuda_build(x, rep, c);
         return;
     }
-    c->status = json_is_true(json_object_get(rep, "available")) || !gpu ? DOCTOR_OK : DOCTOR_FAIL;
-    snprintf(c->finding, sizeof(c->finding), "torch %s: torch.cuda.is_available() is %s", version,
-             json_is_true(json_object_get(rep, "available")) ? "True" : "False");
-    if (c->status == DOCTOR_FAIL)
-        snprintf(c->fix, sizeof(c->fix),
-                 "see the checks above; then %s -c 'import torch; "
-                 "torch.cuda.init()' shows the runtime's own error",
-                 x->py);
+    if (b != BUILD_CPU && (mine == x->target || x->m->gpu_works[mine])) {
+        torch_vendor_build(x, rep, b, version, c);
+        return;
+    }
+    snprintf(c->finding, sizeof(c->finding), "torch %s is %s", version, builds[b].what);
+    if (x->target == GPUCTL_VENDOR_CPU) {
+        str_appendf(c->finding, sizeof(c->finding), "; this machine has no GPU for it");
+        return;
+    }
+    c->status = x->m->gpu_works[x->target] ? DOCTOR_FAIL : DOCTOR_WARN;
+    str_appendf(c->finding, sizeof(c->finding), ": it cannot use the %s GPU",
+                vendor_words[x->target]);
+    torch_rebuild_fix(x, rep, c->fix, sizeof(c->fix));
 }
 
 static void check_tensorflow(const struct ctx *x, const json_t *rep, struct doctor_check *c)
@@ -263,16 +320,17 @@ static void check_tensorflow(const struct ctx *x, const json_t *rep, struct doct
         return;
     c->status = m->gpu_works[x->target] ? DOCTOR_FAIL : DOCTOR_WARN;
     if (x->target != GPUCTL_VENDOR_NVIDIA) {
+        c->status = DOCTOR_WARN; /* vendor builds are separate projects: advice, not a fault */
         snprintf(c->fix, sizeof(c->fix), "TensorFlow uses %s GPUs through a vendor build: %s",
-                 x->target == GPUCTL_VENDOR_AMD ? "AMD" : "Intel",
+                 vendor_words[x->target],
                  x->target == GPUCTL_VENDOR_AMD
-                     ? "pip install tensorflow-rocm"
-                     : "pip install intel-extension-for-tensorflow[xpu]");
+                     ? "see AMD's ROCm TensorFlow containers"
+                     : "pip install 'intel-extension-for-tensorflow[xpu]'");
     } else if (m->hidden[GPUCTL_VENDOR_NVIDIA]) {
         snprintf(c->fix, sizeof(c->fix), "unset CUDA_VISIBLE_DEVICES (see visibility)");
     } else if (cuda && m->driver_cuda && !compat_driver_runs(m->driver_cuda, cuda)) {
         snprintf(c->fix, sizeof(c->fix), "upgrade the NVIDIA driver to at least %s (CUDA %d.x)",
-                 compat_driver_floor(cuda, m->wsl), cuda / 1000);
+                 floor_of(x, cuda), cuda / 1000);
     } else if (!m->gpu_works[GPUCTL_VENDOR_NVIDIA]) {
         snprintf(c->fix, sizeof(c->fix), "fix the driver first (see the checks above)");
     } else if (wheel) {
@@ -282,7 +340,7 @@ static void check_tensorflow(const struct ctx *x, const json_t *rep, struct doct
                  x->py, wheel);
     } else {
         snprintf(c->fix, sizeof(c->fix), "upgrade the NVIDIA driver to at least %s (CUDA 12.x)",
-                 compat_driver_floor(12000, m->wsl));
+                 floor_of(x, 12000));
     }
 }
 
@@ -302,7 +360,7 @@ static void check_jax(const struct ctx *x, const json_t *rep, struct doctor_chec
     if (x->target == GPUCTL_VENDOR_AMD)
         snprintf(c->fix, sizeof(c->fix), "%s -m pip install -U 'jax[rocm]'", x->py);
     else if (x->target != GPUCTL_VENDOR_NVIDIA)
-        snprintf(c->fix, sizeof(c->fix), "JAX has no Intel GPU build on PyPI; it runs on the CPU");
+        c->status = DOCTOR_WARN; /* JAX has no Intel GPU build on PyPI: nothing to fix */
     else if (m->hidden[GPUCTL_VENDOR_NVIDIA])
         snprintf(c->fix, sizeof(c->fix), "unset CUDA_VISIBLE_DEVICES (see visibility)");
     else if (!m->gpu_works[GPUCTL_VENDOR_NVIDIA])
@@ -311,7 +369,7 @@ static void check_jax(const struct ctx *x, const json_t *rep, struct doctor_chec
         snprintf(c->fix, sizeof(c->fix), "%s -m pip install -U '%s'", x->py, wheel);
     else
         snprintf(c->fix, sizeof(c->fix), "upgrade the NVIDIA driver to at least %s (CUDA 12.x)",
-                 compat_driver_floor(12000, m->wsl));
+                 floor_of(x, 12000));
 }
 
 static const struct framework {
@@ -328,7 +386,7 @@ static struct doctor_check *add_for(struct doctor_report *r, const struct ctx *x
 {
     struct doctor_check *c = doctor_add(r, id, st);
 
-    str_copy(c->python, x->py, sizeof(c->python));
+    str_copy(c->python, x->p->python, sizeof(c->python));
     return c;
 }
 
@@ -363,9 +421,10 @@ static void check_unreported(const struct ctx *x, const char *name, struct docto
 void doctor_check_python(const struct doctor_machine *m, const struct probe_result *p,
                          struct doctor_report *r)
 {
-    struct ctx x = {m, p, p->python, oldest_gpu(m), target_vendor(m)};
+    struct ctx x = {m, p, "", target_vendor(m)};
     struct doctor_check *c;
 
+    shell_quote(p->python, x.py, sizeof(x.py));
     if (!p->header) {
         c = add_for(r, &x, "python", DOCTOR_FAIL);
         str_appendf(c->finding, sizeof(c->finding), "%s%s%s",
@@ -387,12 +446,20 @@ void doctor_check_python(const struct doctor_machine *m, const struct probe_resu
         } else if (!json_is_true(json_object_get(rep, "installed"))) {
             c = add_for(r, &x, frameworks[i].name, DOCTOR_SKIP);
             str_copy(c->finding, "not installed", sizeof(c->finding));
-        } else if (jstr(rep, "error")) {
+        } else if (jstr(rep, "error") && !json_is_true(json_object_get(rep, "imported"))) {
             c = add_for(r, &x, frameworks[i].name, DOCTOR_FAIL);
             snprintf(c->finding, sizeof(c->finding), "import %s fails: %s", frameworks[i].name,
                      jstr(rep, "error"));
             snprintf(c->fix, sizeof(c->fix), "reinstall it: %s -m pip install --force-reinstall %s",
                      x.py, frameworks[i].name);
+        } else if (jstr(rep, "error")) { /* imported, then asking for its devices failed */
+            c = add_for(r, &x, frameworks[i].name, DOCTOR_FAIL);
+            snprintf(c->finding, sizeof(c->finding),
+                     "%s imports, but asking for its GPUs fails: %s", frameworks[i].name,
+                     jstr(rep, "error"));
+            snprintf(c->fix, sizeof(c->fix),
+                     "see the checks above; the error is the GPU runtime's (out of memory: other "
+                     "jobs hold the GPU)");
         } else {
             frameworks[i].check(&x, rep, add_for(r, &x, frameworks[i].name, DOCTOR_OK));
         }
@@ -406,6 +473,7 @@ void doctor_check_memory(const struct doctor_machine *m, struct doctor_report *r
         struct gpuctl_precision_advice adv;
         struct doctor_check *c;
         char size[32], cc[40] = "";
+        const char *dev = d->vendor == GPUCTL_VENDOR_INTEL ? "xpu" : "cuda";
         double gib;
 
         if (d->vendor == GPUCTL_VENDOR_CPU || d->integrated ||
@@ -423,19 +491,19 @@ void doctor_check_memory(const struct doctor_machine *m, struct doctor_report *r
                  gib <= 4.5 ? "8-16" : "16-32");
         if (gpuctl_device_has(d, GPUCTL_M_COMPUTE_CAPABILITY))
             snprintf(cc, sizeof(cc), "compute capability %d.%d: ", d->cc_major, d->cc_minor);
+        /* bf16 where the GPU has it, else fp16: half the activation memory either way, which
+         * on a small GPU matters more than fp16's speed (none without tensor cores). */
         if (adv.precision == GPUCTL_PRECISION_BF16_MIXED)
             str_appendf(c->fix, sizeof(c->fix),
-                        "train in bf16, which halves activation memory (torch.autocast('cuda', "
+                        "train in bf16, which halves activation memory (torch.autocast('%s', "
                         "dtype=torch.bfloat16), Lightning precision='bf16-mixed'; %s%s)",
-                        cc, adv.reason);
-        else if (adv.precision == GPUCTL_PRECISION_16_MIXED)
+                        dev, cc, adv.reason);
+        else
             str_appendf(c->fix, sizeof(c->fix),
                         "train in fp16 with a GradScaler, which halves activation memory "
-                        "(torch.autocast('cuda', dtype=torch.float16) with torch.amp.GradScaler, "
+                        "(torch.autocast('%s', dtype=torch.float16) with torch.amp.GradScaler, "
                         "Lightning precision='16-mixed'; %s%s)",
-                        cc, adv.reason);
-        else
-            str_appendf(c->fix, sizeof(c->fix), "keep fp32: %s", adv.reason);
+                        dev, cc, adv.reason);
         str_appendf(c->fix, sizeof(c->fix),
                     "; accumulate gradients for a larger effective batch, and turn on gradient "
                     "checkpointing for large models");

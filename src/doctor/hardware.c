@@ -16,6 +16,7 @@
 #include "util/str.h"
 
 #define PCI_CLASS_DISPLAY 0x03 /* VGA, XGA, 3D and other display controllers */
+#define PCI_CLASS_ACCEL   0x12 /* processing accelerators: MI300X, some data-center GPUs */
 
 static const struct vendor_facts {
     unsigned pci_id;
@@ -115,7 +116,7 @@ static void scan_pci(struct doctor_machine *m)
             continue;
         snprintf(rel, sizeof(rel), "bus/pci/devices/%s/class", e->d_name);
         if (!read_hex(m->sysfs_root, rel, &p->class_code) ||
-            p->class_code >> 16 != PCI_CLASS_DISPLAY)
+            (p->class_code >> 16 != PCI_CLASS_DISPLAY && p->class_code >> 16 != PCI_CLASS_ACCEL))
             continue;
         snprintf(rel, sizeof(rel), "bus/pci/devices/%s/vendor", e->d_name);
         if (!read_hex(m->sysfs_root, rel, &p->vendor_id))
@@ -376,9 +377,11 @@ static void check_drivers(struct doctor_machine *m, struct doctor_report *r, boo
             snprintf(c->finding, sizeof(c->finding), "%s drives %zu of %zu %s GPU%s", module, good,
                      count, vendors[v].name, count == 1 ? "" : "s");
         if (v == GPUCTL_VENDOR_NVIDIA && nvidia_module_version(m, version, sizeof(version)))
+            str_copy(m->module_version, version, sizeof(m->module_version));
+        if (m->module_version[0] && v == GPUCTL_VENDOR_NVIDIA)
             str_appendf(c->finding, sizeof(c->finding),
                         "%skernel module %s loaded (/proc/driver/nvidia/version)",
-                        c->finding[0] ? "; " : "", version);
+                        c->finding[0] ? "; " : "", m->module_version);
         else if (v == GPUCTL_VENDOR_NVIDIA && !good) /* bound means loaded: procfs hides it */
             str_appendf(c->finding, sizeof(c->finding),
                         "%sno /proc/driver/nvidia/version: the nvidia kernel module is not loaded",
@@ -399,7 +402,7 @@ static void check_nvml(struct doctor_machine *m, struct doctor_report *r, bool h
     for (size_t i = 0; sys && i < sys->backend_count; i++)
         if (strcmp(sys->backends[i].name, "nvidia") == 0)
             st = &sys->backends[i];
-    if (!has_nvidia && !(st && st->available))
+    if (!has_nvidia && !(st && st->available && st->found > 0))
         return;
     if (st && st->available && st->found > 0) {
         c = doctor_add(r, "nvml", DOCTOR_OK);
@@ -432,6 +435,21 @@ static void check_nvml(struct doctor_machine *m, struct doctor_report *r, bool h
         str_copy(c->fix, vendors[GPUCTL_VENDOR_NVIDIA].install, sizeof(c->fix));
 }
 
+/* Whether every GPU of vendor v that the driver lists is integrated (an iGPU beside a real
+ * one is not what a framework should be built for). */
+bool doctor_only_integrated(const struct doctor_machine *m, enum gpuctl_vendor v)
+{
+    size_t n = 0, igpus = 0;
+
+    for (size_t i = 0; m->all && i < gpuctl_device_count(m->all); i++) {
+        const struct gpuctl_device *d = gpuctl_device_at(m->all, i);
+
+        n += d->vendor == v;
+        igpus += d->vendor == v && d->integrated;
+    }
+    return n > 0 && igpus == n;
+}
+
 /* The device files a vendor's runtime opens for the bound GPUs, "nvidiactl nvidia-uvm nvidia0". */
 static void vendor_nodes(const struct doctor_machine *m, int v, char (*nodes)[32], size_t *n)
 {
@@ -451,9 +469,10 @@ static void vendor_nodes(const struct doctor_machine *m, int v, char (*nodes)[32
 
         if (p->vendor != (enum gpuctl_vendor)v || !word_in(p->driver, vendors[v].drivers))
             continue;
-        if (v == GPUCTL_VENDOR_NVIDIA)
-            snprintf(nodes[(*n)++], 32, "nvidia%d", p->nvidia_minor >= 0 ? p->nvidia_minor : 0);
-        else if (p->render[0])
+        if (v == GPUCTL_VENDOR_NVIDIA && p->nvidia_minor >= 0 && (!m->nvidia_driver || p->name[0]))
+            snprintf(nodes[(*n)++], 32, "nvidia%d", p->nvidia_minor); /* NVML lists it, or NVML
+                                                                        is silent */
+        else if (v != GPUCTL_VENDOR_NVIDIA && p->render[0])
             snprintf(nodes[(*n)++], 32, "dri/%s", p->render);
     }
 }
@@ -481,7 +500,10 @@ static void check_devices(struct doctor_machine *m, struct doctor_report *r, con
             str_appendf(why, sizeof(why), "%s%s", why[0] ? "; " : "", one);
         }
         snprintf(id, sizeof(id), "devices.%s", gpuctl_vendor_name((enum gpuctl_vendor)v));
-        c = doctor_add(r, id, why[0] ? DOCTOR_FAIL : DOCTOR_OK);
+        c = doctor_add(r, id,
+                       !why[0]                                            ? DOCTOR_OK
+                       : doctor_only_integrated(m, (enum gpuctl_vendor)v) ? DOCTOR_WARN
+                                                                          : DOCTOR_FAIL);
         m->gpu_works[v] = !why[0];
         if (!why[0]) {
             snprintf(c->finding, sizeof(c->finding), "%s open for this user", list);
@@ -508,29 +530,41 @@ static void check_devices(struct doctor_machine *m, struct doctor_report *r, con
     }
 }
 
-/* The GPU of the oldest architecture: the one a wheel must still support. */
-static const struct gpuctl_device *oldest_nvidia(const struct doctor_machine *m)
+/* The architectures a wheel must have: those of the NVIDIA GPUs programs will see. */
+static void collect_ccs(struct doctor_machine *m)
 {
-    const struct gpuctl_device *best = NULL;
+    struct gpuctl *from = m->seen;
 
-    for (size_t i = 0; m->all && i < gpuctl_device_count(m->all); i++) {
-        const struct gpuctl_device *d = gpuctl_device_at(m->all, i);
+    for (int pass = 0; pass < 2 && !m->nccs; pass++, from = m->all)
+        for (size_t i = 0; from && i < gpuctl_device_count(from) && m->nccs < 16; i++) {
+            const struct gpuctl_device *d = gpuctl_device_at(from, i);
+            int cc = d->cc_major * 10 + d->cc_minor;
+            bool seen = false;
 
-        if (d->vendor == GPUCTL_VENDOR_NVIDIA &&
-            gpuctl_device_has(d, GPUCTL_M_COMPUTE_CAPABILITY) &&
-            (!best || d->cc_major * 10 + d->cc_minor < best->cc_major * 10 + best->cc_minor))
-            best = d;
-    }
-    return best;
+            if (d->vendor != GPUCTL_VENDOR_NVIDIA ||
+                !gpuctl_device_has(d, GPUCTL_M_COMPUTE_CAPABILITY))
+                continue;
+            for (size_t k = 0; k < m->nccs; k++)
+                seen |= m->ccs[k] == cc;
+            if (!seen)
+                m->ccs[m->nccs++] = cc;
+        }
+}
+
+void doctor_ccs_text(const struct doctor_machine *m, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < m->nccs; i++)
+        str_appendf(out, len, "%s%s%d", i ? (i + 1 == m->nccs ? " and " : ", ") : "", "sm_",
+                    m->ccs[i]);
 }
 
 static void check_cuda(struct doctor_machine *m, struct doctor_report *r)
 {
     const struct gpuctl_system *sys = gpuctl_system(m->all);
-    const struct gpuctl_device *gpu = oldest_nvidia(m);
     const struct torch_wheel *pick, *newest = torch_wheels;
     const char *floor;
-    char cuda[16];
+    char cuda[16], archs[128];
     struct doctor_check *c;
 
     m->driver_cuda = sys->cuda_driver_version;
@@ -548,7 +582,8 @@ static void check_cuda(struct doctor_machine *m, struct doctor_report *r)
     }
     compat_cuda_format(m->driver_cuda, cuda, sizeof(cuda));
     floor = compat_driver_floor(m->driver_cuda, m->wsl);
-    pick = gpu ? compat_torch_pick(m->driver_cuda, gpu->cc_major, gpu->cc_minor) : NULL;
+    pick = m->nccs ? compat_torch_pick(m->driver_cuda, m->ccs, m->nccs) : NULL;
+    doctor_ccs_text(m, archs, sizeof(archs));
     c = doctor_add(r, "cuda", DOCTOR_OK);
     snprintf(c->finding, sizeof(c->finding), "driver %s runs CUDA up to %s%s", m->nvidia_driver,
              cuda, sys->cuda_driver_version ? "" : " (from its version number)");
@@ -556,20 +591,23 @@ static void check_cuda(struct doctor_machine *m, struct doctor_report *r)
         str_appendf(c->finding, sizeof(c->finding),
                     "; programs built for any CUDA %d.x run on drivers >= %s",
                     m->driver_cuda / 1000, floor);
-    if (gpu && !pick) {
+    if (m->nccs && !pick) {
         c->status = DOCTOR_WARN;
-        str_appendf(c->finding, sizeof(c->finding),
-                    "; no PyTorch wheel for %s (sm_%d%d) runs on it", gpu->name, gpu->cc_major,
-                    gpu->cc_minor);
-        pick = compat_torch_newest(gpu->cc_major, gpu->cc_minor);
-        if (pick)
+        pick = compat_torch_newest(m->ccs, m->nccs);
+        str_appendf(c->finding, sizeof(c->finding), "; no PyTorch wheel for %s %s", archs,
+                    pick ? "runs on it" : "exists: no wheel has all of these architectures");
+        if (!pick)
+            snprintf(c->fix, sizeof(c->fix),
+                     "give each program GPUs of one generation (CUDA_VISIBLE_DEVICES), or use one "
+                     "Python environment per generation");
+        else
             snprintf(c->fix, sizeof(c->fix),
                      "upgrade the NVIDIA driver to %s or newer (PyTorch %s %s needs CUDA %d.x)",
                      compat_driver_floor(pick->cuda, m->wsl), pick->release, pick->tag,
                      pick->cuda / 1000);
         return;
     }
-    if (gpu && pick && strcmp(pick->release, newest->release) != 0) {
+    if (pick && strcmp(pick->release, newest->release) != 0) {
         c->status = DOCTOR_WARN;
         str_appendf(c->finding, sizeof(c->finding),
                     "; no PyTorch %s wheel runs on it: the newest that does is PyTorch %s (%s)",
@@ -598,6 +636,15 @@ static void set_vars(int v, char *buf, size_t len)
     }
 }
 
+/* The first of vendor v's mask variables that is set (the one to change). */
+static const char *first_set(int v)
+{
+    for (size_t i = 0; mask_vars[v][i]; i++)
+        if (getenv(mask_vars[v][i]))
+            return mask_vars[v][i];
+    return mask_vars[v][0];
+}
+
 static void check_visibility(struct doctor_machine *m, struct doctor_report *r)
 {
     const struct gpuctl_system *sys = m->seen ? gpuctl_system(m->seen) : NULL;
@@ -615,6 +662,13 @@ static void check_visibility(struct doctor_machine *m, struct doctor_report *r)
         if (v == GPUCTL_VENDOR_CPU || !st->available || st->found == 0 || st->visible == st->found)
             continue;
         set_vars(v, vars, sizeof(vars));
+        if (st->mask_unsupported) { /* MIG instances: a choice, not a mistake */
+            str_appendf(c->finding, sizeof(c->finding),
+                        "%s%s names devices gpuctl cannot list (MIG instances): programs see "
+                        "only those",
+                        c->finding[0] ? "; " : "", vars);
+            continue;
+        }
         if (st->visible > 0) {
             str_appendf(c->finding, sizeof(c->finding), "%s%s shows %u of %u %s GPUs",
                         c->finding[0] ? "; " : "", vars, st->visible, st->found, vendors[v].name);
@@ -626,7 +680,7 @@ static void check_visibility(struct doctor_machine *m, struct doctor_report *r)
         str_appendf(c->finding, sizeof(c->finding), "%s%s hides every %s GPU (%u)",
                     c->finding[0] ? "; " : "", vars, vendors[v].name, st->found);
         str_appendf(c->fix, sizeof(c->fix), "%sunset %s, or set it to the GPUs to use (%s=0)",
-                    c->fix[0] ? "; " : "", mask_vars[v][0], mask_vars[v][0]);
+                    c->fix[0] ? "; " : "", first_set(v), first_set(v));
     }
     if (m->container[0]) {
         bool nodes = false;
@@ -671,6 +725,7 @@ void doctor_check_hardware(struct doctor_machine *m, struct doctor_report *r)
         m->gpu_works[GPUCTL_VENDOR_NVIDIA] = true; /* NVML answers; sysfs does not show PCI */
     if (m->gpu_works[GPUCTL_VENDOR_NVIDIA] && !m->nvidia_driver)
         m->gpu_works[GPUCTL_VENDOR_NVIDIA] = false; /* files open, but NVML does not answer */
+    collect_ccs(m);
     if (m->nvidia_driver && m->nvidia_driver[0])
         check_cuda(m, r);
     check_visibility(m, r);

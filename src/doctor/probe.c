@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,6 +88,9 @@ static int child_start(struct probe_result *p, struct child *c)
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
         setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* gpuctl killed or interrupted: no orphan left */
+        if (getppid() == 1)
+            _exit(127);
         if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
             _exit(127);
         execle(p->python, p->python, "-c", probe_script, (char *)NULL, environ);

@@ -2,13 +2,22 @@
 # goes, flushed, so that when an import hangs gpuctl knows which one: {"begin": NAME} before a
 # framework is imported, then its report. Uses only the standard library, runs on Python >= 3.6.
 import json
+import os
 import sys
 import warnings
 
+# The report goes to a copy of stdout; fd 1 becomes stderr, so that whatever a framework prints
+# while importing (a banner without a newline) cannot break a report line.
+REPORT = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+# Listing JAX's devices must not take 75% of every GPU from the jobs running on them.
+os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+
 
 def emit(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
+    REPORT.write(json.dumps(obj) + "\n")
+    REPORT.flush()
 
 
 def installed(name):
@@ -33,6 +42,7 @@ def error_text(exc):
 
 def probe_torch(report):
     import torch
+    report["imported"] = True
     report["version"] = torch.__version__
     report["cuda"] = getattr(torch.version, "cuda", None)
     report["hip"] = getattr(torch.version, "hip", None)
@@ -55,6 +65,7 @@ def probe_torch(report):
 
 def probe_tensorflow(report):
     import tensorflow as tf
+    report["imported"] = True
     report["version"] = tf.__version__
     report["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
     try:
@@ -68,6 +79,7 @@ def probe_tensorflow(report):
 
 def probe_jax(report):
     import jax
+    report["imported"] = True
     report["version"] = jax.__version__
     report["backend"] = jax.default_backend()
     report["devices"] = [{"platform": d.platform, "kind": getattr(d, "device_kind", "")}
@@ -92,3 +104,4 @@ def main():
 
 
 main()
+os._exit(0)  # threads or helpers a framework started must not keep the interpreter alive

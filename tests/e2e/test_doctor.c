@@ -242,6 +242,55 @@ static void the_text_report_marks_each_check(void **state)
     run_release(&r);
 }
 
+static void a_gpu_missing_from_the_build_gets_the_wheel_that_has_it(void **state)
+{
+    struct run r;
+    json_t *doc;
+
+    (void)state;
+    doc = doctor(&r, "rtx5090-575", "rtx5090-575", "cu124-on-5090", NULL, NULL);
+    assert_int_equal(r.status, 1);
+    /* No 2.14 wheel has both CUDA 12.x and sm_120: worth a driver upgrade. */
+    expect(doc, "cuda", "warn", "the newest that does is PyTorch 2.11 (cu128)", "580.65.06");
+    expect(doc, "torch", "fail", "has no code for the NVIDIA GeForce RTX 5090 (sm_120)", NULL);
+    /* R575 runs CUDA 12.x: the newest release with a 12.x wheel that has sm_120 is 2.11's
+     * cu128 (2.12 on ship only cu126 for 12.x, without Blackwell). */
+    expect(doc, "torch", "fail", NULL,
+           "'torch==2.11.*' --index-url https://download.pytorch.org/whl/cu128");
+    json_decref(doc);
+    run_release(&r);
+}
+
+static void what_an_import_prints_does_not_break_the_report(void **state)
+{
+    struct run r;
+    json_t *doc;
+
+    (void)state;
+    doc = doctor(&r, "a100-550", "gpu1", "noisy", NULL, NULL);
+    expect(doc, "torch", "ok", "torch 2.14.0+cu126: CUDA 12.6 build", NULL);
+    expect(doc, "tensorflow", "skip", "not installed", NULL);
+    assert_int_equal(r.status, 0);
+    json_decref(doc);
+    run_release(&r);
+}
+
+static void mig_instances_in_the_mask_are_not_a_mistake(void **state)
+{
+    struct run r;
+    json_t *doc;
+
+    (void)state;
+    doc = doctor(&r, "a100-550", "gpu1", "healthy-a100",
+                 ENV("CUDA_VISIBLE_DEVICES=MIG-4f5e9c1a-8d5b-5c1e-9a7d-2b6c1f0e3a11"), NULL);
+    expect(doc, "visibility", "ok", "names devices gpuctl cannot list (MIG instances)", NULL);
+    assert_true(json_is_null(json_object_get(check(doc, "visibility"), "fix")));
+    expect(doc, "torch", "ok", NULL, NULL);
+    assert_int_equal(r.status, 0);
+    json_decref(doc);
+    run_release(&r);
+}
+
 static void bad_options_change_nothing_and_say_why(void **state)
 {
     struct run r;
@@ -268,6 +317,13 @@ static void a_missing_interpreter_is_reported(void **state)
     expect(doc, "python", "fail", "cannot be executed", "--python");
     json_decref(doc);
     run_release(&r);
+    /* A name without a slash is looked up on PATH, as the shell would. */
+    doc = doctor(&r, "a100-550", "gpu1", "empty", NULL, ARGS("--python", "python3"));
+    expect(doc, "python", "ok", "Python 3", NULL);
+    assert_string_equal(json_string_value(json_object_get(check(doc, "python"), "python")),
+                        FAKES_PYTHON "/python3");
+    json_decref(doc);
+    run_release(&r);
 }
 
 int main(void)
@@ -281,6 +337,9 @@ int main(void)
         cmocka_unit_test(a_healthy_machine_passes_every_check),
         cmocka_unit_test(a_container_without_gpus_says_how_to_start_it),
         cmocka_unit_test(the_text_report_marks_each_check),
+        cmocka_unit_test(a_gpu_missing_from_the_build_gets_the_wheel_that_has_it),
+        cmocka_unit_test(what_an_import_prints_does_not_break_the_report),
+        cmocka_unit_test(mig_instances_in_the_mask_are_not_a_mistake),
         cmocka_unit_test(bad_options_change_nothing_and_say_why),
         cmocka_unit_test(a_missing_interpreter_is_reported),
     };

@@ -43,6 +43,7 @@ static void drivers_have_floors_per_cuda_major(void **state)
     assert_string_equal(compat_driver_floor(12010, false), "525.60.13");
     assert_string_equal(compat_driver_floor(13020, false), "580.65.06");
     assert_string_equal(compat_driver_floor(11080, true), "452.39");
+    assert_string_equal(compat_driver_floor(12040, true), "528.33");
     assert_null(compat_driver_floor(10020, false));
     /* The highest CUDA a driver runs, when NVML cannot say. */
     assert_int_equal(compat_cuda_of_driver("470.256.02", false), 11040);
@@ -77,11 +78,16 @@ static void architectures_run_forward_within_a_major_and_through_ptx(void **stat
     assert_false(compat_arch_runs("7.5 8.0 8.6 9.0 10.0 12.0+PTX", 11, 0));
     assert_false(compat_arch_runs("7.5 8.0 8.6 9.0 10.0 12.0+PTX", 6, 1)); /* Pascal dropped */
     assert_false(compat_arch_runs("", 8, 0));
+    assert_true(compat_arch_runs("sm_90a", 9, 0)); /* arch-specific code: that GPU alone */
+    assert_false(compat_arch_runs("sm_90a", 9, 1));
+    assert_false(compat_arch_runs("sm_100a", 10, 3));
+    assert_true(compat_arch_runs("sm_100 sm_120", 12, 0));
 }
 
 static void wheel_for(int driver_cuda, int major, int minor, const char *release, const char *tag)
 {
-    const struct torch_wheel *w = compat_torch_pick(driver_cuda, major, minor);
+    int cc = major * 10 + minor;
+    const struct torch_wheel *w = compat_torch_pick(driver_cuda, &cc, 1);
 
     if (!release) {
         assert_null(w);
@@ -102,7 +108,11 @@ static void the_wheel_is_the_newest_this_driver_and_gpu_run(void **state)
     wheel_for(13000, 6, 1, "2.14", "cu126");  /* Pascal is only in cu126 */
     wheel_for(12080, 12, 0, "2.11", "cu128"); /* RTX 5090 on R570: cu126 lacks sm_120 */
     wheel_for(11040, 12, 0, NULL, NULL);      /* no CUDA 11 wheel knows Blackwell */
-    assert_string_equal(compat_torch_newest(12, 0)->tag, "cu132");
+    assert_string_equal(compat_torch_newest((const int[]){120}, 1)->tag, "cu132");
+    /* Every GPU of the machine must run: Pascal and Blackwell share no current wheel. */
+    assert_null(compat_torch_pick(13000, (const int[]){61, 120}, 2));
+    assert_null(compat_torch_newest((const int[]){61, 120}, 2));
+    assert_string_equal(compat_torch_pick(13000, (const int[]){75, 120}, 2)->tag, "cu130");
 }
 
 static void an_installed_torch_is_found_in_the_table(void **state)

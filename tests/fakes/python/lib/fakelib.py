@@ -20,6 +20,9 @@ def visible(devices):
     out = []
     for entry in mask.split(","):
         entry = entry.strip()
+        if entry.startswith(("MIG-", "GPU-")) and devices:
+            out.append(devices[0])  # a UUID (a MIG instance): one device, here the first
+            continue
         if not entry.isdigit() or int(entry) >= len(devices):
             break  # the CUDA runtime stops at the first invalid entry
         out.append(devices[int(entry)])
