@@ -108,6 +108,13 @@ static void plan_refine(struct tune_search *s)
             gap[k] = k ? side[k]->size - best->size : best->size - side[k]->size;
     /* The wider gap, the larger side on a tie; one worth a probe holds two steps. */
     int k = gap[1] >= gap[0] ? 1 : 0;
+    /* After a probe, a smaller neighbour within TUNE_KEEP of the best and faster than the
+     * larger marks the side the top leans to (a peak flat on top, as curve 17 of the bench). */
+    if (s->refines > 0 && side[0] && side[0]->fits && side[0]->throughput >= floor_ &&
+        side[0]->throughput > side[1]->throughput) {
+        k = 0;
+        gap[0] = best->size - side[0]->size;
+    }
     m = k ? middle(best->size, side[1]->size) : middle(side[0]->size, best->size);
     if (gap[k] < 2 * tune_search_step(k ? best->size : side[0]->size) || m == 0 || point_at(s, m)) {
         finish(s);

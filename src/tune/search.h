@@ -10,7 +10,8 @@
  *           less still above it);
  *   refine  when the best size's larger neighbour ran slower by more than TUNE_KEEP (the peak
  *           lies between them), up to TUNE_REFINE_MAX probes in the middle of the wider gap
- *           beside the best whose neighbour is that much slower;
+ *           beside the best whose neighbour is that much slower; after a probe, when the smaller
+ *           neighbour is within TUNE_KEEP of the best and faster than the larger, in that gap;
  *   result  the smallest size within TUNE_KEEP of the best throughput seen. */
 #ifndef GPUCTL_TUNE_SEARCH_H
 #define GPUCTL_TUNE_SEARCH_H
