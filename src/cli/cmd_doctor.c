@@ -8,6 +8,7 @@
 #include "doctor/doctor.h"
 #include "util/banned.h"
 #include "util/duration.h"
+#include "util/str.h"
 
 static const char usage[] =
     "usage: gpuctl doctor [--json] [--python PATH]... [--timeout DURATION] [--dev-root DIR]\n"
@@ -59,30 +60,6 @@ static int parse_option(struct cli *c, struct doctor_options *o, int opt, const 
     }
 }
 
-/* Replaces every byte that does not begin or continue a valid UTF-8 sequence with '?': a
- * finding quotes a program's stderr, cut to fit, and JSON strings must be UTF-8. */
-static void utf8_scrub(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-
-    while (*p) {
-        size_t n = *p < 0x80             ? 1
-                   : (*p & 0xe0) == 0xc0 ? 2
-                   : (*p & 0xf0) == 0xe0 ? 3
-                   : (*p & 0xf8) == 0xf0 ? 4
-                                         : 0;
-        size_t k = 1;
-
-        while (n && k < n && (p[k] & 0xc0) == 0x80)
-            k++;
-        if (!n || k < n || (n == 2 && *p < 0xc2)) {
-            *p++ = '?';
-            continue;
-        }
-        p += n;
-    }
-}
-
 static int print_json(const struct cli *c, struct doctor_report *r, size_t failed)
 {
     json_t *checks = json_array(), *doc;
@@ -91,9 +68,9 @@ static int print_json(const struct cli *c, struct doctor_report *r, size_t faile
         struct doctor_check *k = &r->checks[i];
         json_t *o;
 
-        utf8_scrub(k->finding);
-        utf8_scrub(k->fix);
-        utf8_scrub(k->python);
+        str_utf8_scrub(k->finding);
+        str_utf8_scrub(k->fix);
+        str_utf8_scrub(k->python);
         o = json_pack("{s:s, s:s, s:s, s:s?}", "id", k->id, "status", doctor_status_name(k->status),
                       "finding", k->finding, "fix", k->fix[0] ? k->fix : NULL);
         if (o && k->python[0] && json_object_set_new(o, "python", json_string(k->python)) != 0) {

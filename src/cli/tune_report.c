@@ -1,11 +1,27 @@
 /* tune_report.c: what `gpuctl tune` prints: the trials as a table or JSON, the recommended
  * batch size and its speed-up over --min, and why the search stopped. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/tune.h"
 #include "util/banned.h"
+#include "util/str.h"
 #include "util/size.h"
+
+/* s as a JSON string, bytes that are not UTF-8 (a tail cut mid-character) replaced by '?'. */
+static json_t *text(const char *s)
+{
+    char *copy = strdup(s);
+    json_t *v;
+
+    if (!copy)
+        return NULL;
+    str_utf8_scrub(copy);
+    v = json_string(copy);
+    free(copy);
+    return v;
+}
 
 static const char *const stop_names[] = {
     [TUNE_STOP_DONE] = "done",           [TUNE_STOP_NOTHING_FITS] = "nothing_fits",
@@ -86,7 +102,7 @@ static int print_json(const struct cli *c, const struct tune_run *run,
     double up = speedup(run, res);
 
     for (char *const *p = run->command; *p; p++)
-        json_array_append_new(cmd, json_string(*p));
+        json_array_append_new(cmd, text(*p));
     for (size_t i = 0; i < run->n; i++)
         json_array_append_new(trials, trial_json(run, &run->trials[i]));
     json_object_set_new(
@@ -119,7 +135,7 @@ static int print_json(const struct cli *c, const struct tune_run *run,
     json_object_set_new(doc, "stderr_tail",
                         last && (run->stop == TUNE_STOP_FAILED || run->stop == TUNE_STOP_TIMEOUT ||
                                  run->stop == TUNE_STOP_NOTHING_FITS)
-                            ? json_string(last->r.tail)
+                            ? text(last->r.tail)
                             : json_null());
     if (cli_print_json(doc) != CLI_OK)
         return CLI_FAILURE;

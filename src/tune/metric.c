@@ -68,9 +68,22 @@ void metric_release(struct metric *m)
     memset(m, 0, sizeof(*m));
 }
 
+/* Whether a match at `at` is an evaluation figure ("eval_samples_per_second", as Hugging Face's
+ * Trainer prints after the training ones): a name joined to what precedes it, other than
+ * "train_". */
+static bool evaluation(const char *line, const char *at)
+{
+    size_t before = (size_t)(at - line);
+
+    if (!before || !(at[-1] == '_' || (at[-1] >= 'a' && at[-1] <= 'z')))
+        return false;
+    return !(before >= 6 && strncmp(at - 6, "train_", 6) == 0);
+}
+
 /* The value of the last match of re on line: group 1 when it took part, else the whole match;
- * false when none is a number. */
-static bool last_number(const regex_t *re, const char *line, double *out)
+ * false when none is a number. Built-in patterns skip evaluation figures; a given one is taken
+ * as meant. */
+static bool last_number(const regex_t *re, const char *line, bool builtin, double *out)
 {
     regmatch_t g[2];
     const char *p = line;
@@ -84,11 +97,16 @@ static bool last_number(const regex_t *re, const char *line, double *out)
         while (*start && !(*start >= '0' && *start <= '9') && *start != '.')
             start++;
         double v = strtod(start, &end);
-        if (end != start) {
+        if (end != start && !(builtin && evaluation(line, p + g[0].rm_so))) {
             *out = v;
             found = true;
         }
-        p += g[0].rm_eo > g[0].rm_so ? g[0].rm_eo : g[0].rm_so + 1;
+        if (g[0].rm_eo > g[0].rm_so)
+            p += g[0].rm_eo;
+        else if (p[g[0].rm_so]) /* an empty match: step over one character */
+            p += g[0].rm_so + 1;
+        else
+            break;
         flags = REG_NOTBOL;
     }
     return found;
@@ -100,12 +118,12 @@ void metric_scan_line(const struct metric *m, const char *line, unsigned batch,
     double x;
 
     if (m->custom) {
-        if (last_number(&m->re, line, &x))
+        if (last_number(&m->re, line, false, &x))
             *v = (struct metric_value){true, x, 0, "metric"};
         return;
     }
     for (size_t i = 0; i < METRIC_BUILTINS; i++) {
-        if ((v->found && (int)i > v->rank) || !last_number(&m->builtin[i], line, &x))
+        if ((v->found && (int)i > v->rank) || !last_number(&m->builtin[i], line, true, &x))
             continue;
         if (builtins[i].scale == PER_ITERATION)
             x *= batch;

@@ -69,11 +69,11 @@ static const struct tune_point *neighbour(const struct tune_search *s, unsigned 
 /* A size strictly between a and b (a < b) near their middle, on the step grid; 0 for none. */
 static unsigned middle(unsigned a, unsigned b)
 {
-    unsigned step = tune_search_step(a), m = a + (b - a) / 2;
+    unsigned m = a + (b - a) / 2, step = tune_search_step(m); /* the grid where m falls */
 
     m -= m % step;
     if (m <= a)
-        m = a + step;
+        m = (a / step + 1) * step;
     return m < b ? m : 0;
 }
 

@@ -183,11 +183,10 @@ static void sample(struct progress *p)
 }
 
 /* The child: its own process group, killed with gpuctl, stdin from /dev/null. */
-static void child(char **argv, unsigned batch, pid_t parent, int out, int err)
+static void child(char **argv, pid_t parent, int out, int err)
 {
     sigset_t none;
-    char num[16];
-    int null = open("/dev/null", O_RDONLY);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -202,8 +201,7 @@ static void child(char **argv, unsigned batch, pid_t parent, int out, int err)
         dup2(null, 0);
     dup2(out, 1);
     dup2(err, 2);
-    snprintf(num, sizeof(num), "%u", batch);
-    setenv("GPUCTL_BATCH_SIZE", num, 1);
+    close_range(3, ~0u, 0); /* gpuctl's sockets to the daemon are not the trainer's */
     execvp(argv[0], argv);
     fprintf(stderr, "gpuctl tune: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(127);
@@ -279,6 +277,9 @@ static void supervise(struct progress *p, pid_t pid, struct stream *s, double st
             kill(-pid, SIGKILL); /* stragglers; the unreaped leader keeps the group's id */
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
+            /* Until they are gone they may hold GPU memory the next trial would miss. */
+            for (double until = now_s() + KILL_GRACE_S; kill(-pid, 0) == 0 && now_s() < until;)
+                poll(NULL, 0, 10);
             ended = true;
             drain_end = now_s() + DRAIN_S;
         }
@@ -298,6 +299,7 @@ int trial_run(const struct trial_spec *spec, struct trial_result *r)
     char **argv = trial_argv(spec->argv, spec->batch);
     int out[2] = {-1, -1}, err[2] = {-1, -1}, rc = 0;
     pid_t parent = getpid(), pid;
+    char num[16];
     double start;
 
     memset(r, 0, sizeof(*r));
@@ -311,6 +313,9 @@ int trial_run(const struct trial_spec *spec, struct trial_result *r)
     }
     p->spec = spec;
     p->r = r;
+    snprintf(num, sizeof(num), "%u", spec->batch);
+    setenv("GPUCTL_BATCH_SIZE", num, 1); /* here: the child makes only system calls */
+    signal(SIGCHLD, SIG_DFL);            /* ignored, children would be reaped unseen */
     fflush(NULL);
     start = now_s();
     pid = fork();
@@ -319,7 +324,7 @@ int trial_run(const struct trial_spec *spec, struct trial_result *r)
         goto out;
     }
     if (pid == 0)
-        child(argv, spec->batch, parent, out[1], err[1]);
+        child(argv, parent, out[1], err[1]);
     setpgid(pid, pid); /* both sides: whichever runs first */
     close(out[1]);
     close(err[1]);

@@ -33,7 +33,10 @@ struct scan {
     struct level stack[MAX_DEPTH];
     int depth;
     struct yaml_edit *pending; /* the key just read is one of ours: its value comes next */
-    bool root_block_mapping;
+    bool root_block_mapping;   /* the document is a block mapping at column 0: keys may be
+                                  appended at its end */
+    bool explicit_end;         /* the document ends with "...": nothing may follow it */
+    bool too_deep;             /* nested deeper than MAX_DEPTH: refused */
     int documents;
 };
 
@@ -46,63 +49,82 @@ static struct yaml_edit *edit_for(struct yaml_edit *edits, size_t n, const yaml_
     return NULL;
 }
 
-/* A value node begins: in a mapping, the next scalar is a key again. */
-static void value_seen(struct scan *s)
+/* A node of the innermost collection is complete: in a mapping, keys and values alternate
+ * (whatever they are: scalars, aliases, collections as complex keys). */
+static void node_done(struct scan *s)
 {
-    if (s->depth > 0 && s->stack[s->depth - 1].mapping)
-        s->stack[s->depth - 1].expect_key = true;
+    if (s->depth > 0 && s->depth <= MAX_DEPTH && s->stack[s->depth - 1].mapping)
+        s->stack[s->depth - 1].expect_key = !s->stack[s->depth - 1].expect_key;
+}
+
+static struct level *top_level(struct scan *s)
+{
+    return s->depth > 0 && s->depth <= MAX_DEPTH ? &s->stack[s->depth - 1] : NULL;
 }
 
 static void on_scalar(struct scan *s, const yaml_event_t *ev, const char *in,
                       struct yaml_edit *edits, size_t n)
 {
-    struct level *top = s->depth > 0 ? &s->stack[s->depth - 1] : NULL;
+    struct level *top = top_level(s);
+    struct yaml_edit *e = s->pending;
 
+    s->pending = NULL;
     if (top && top->mapping && top->expect_key) {
-        top->expect_key = false;
         s->pending = edit_for(edits, n, ev);
+        node_done(s);
         return;
     }
-    if (s->pending && s->n < MAX_SPLICES &&
-        (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ||
-         ev->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-         ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) &&
-        ev->start_mark.line == ev->end_mark.line) {
-        struct yaml_edit *e = s->pending;
-        size_t len = ev->end_mark.index - ev->start_mark.index;
-        /* An empty value ("key:") has no text to replace: it stays, and is not added again. */
-        if (len == 0) {
-            e->skipped++;
-        } else {
-            if (!e->found)
-                snprintf(e->old, sizeof(e->old), "%.*s", (int)len, in + ev->start_mark.index);
-            e->found++;
-            s->splices[s->n++] =
-                (struct splice){ev->start_mark.index, ev->end_mark.index, e, !top->flow};
-        }
-    } else if (s->pending) {
-        s->pending->skipped++; /* a block scalar, or one over several lines */
+    node_done(s);
+    if (!e)
+        return;
+    /* Only a one-line scalar without an anchor or a tag is replaced: libyaml's marks of an
+     * anchored value include "&name", which later aliases need. */
+    if (s->n == MAX_SPLICES || ev->data.scalar.anchor || ev->data.scalar.tag ||
+        (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE &&
+         ev->data.scalar.style != YAML_SINGLE_QUOTED_SCALAR_STYLE &&
+         ev->data.scalar.style != YAML_DOUBLE_QUOTED_SCALAR_STYLE) ||
+        ev->start_mark.line != ev->end_mark.line ||
+        ev->end_mark.index == ev->start_mark.index) { /* "key:" has no text to replace */
+        e->skipped++;
+        return;
     }
-    s->pending = NULL;
-    value_seen(s);
+    if (!e->found)
+        snprintf(e->old, sizeof(e->old), "%.*s", (int)(ev->end_mark.index - ev->start_mark.index),
+                 in + ev->start_mark.index);
+    e->found++;
+    s->splices[s->n++] =
+        (struct splice){ev->start_mark.index, ev->end_mark.index, e, !(top && top->flow)};
 }
 
-static void on_start(struct scan *s, bool mapping, bool flow)
+static void on_alias(struct scan *s)
+{
+    struct level *top = top_level(s);
+
+    if (s->pending && !(top && top->mapping && top->expect_key))
+        s->pending->skipped++; /* "batch_size: *b": not ours to change, nor to add again */
+    s->pending = NULL;
+    node_done(s);
+}
+
+static void on_start(struct scan *s, const yaml_event_t *ev, bool mapping, bool flow)
 {
     if (s->depth == 0 && s->documents == 1)
-        s->root_block_mapping = mapping && !flow;
+        s->root_block_mapping = mapping && !flow && ev->start_mark.column == 0;
     if (s->pending) /* a key whose value is a collection: not ours to change */
         s->pending->skipped++;
     s->pending = NULL;
-    if (s->depth < MAX_DEPTH)
-        s->stack[s->depth] = (struct level){mapping, flow, mapping};
-    s->depth++;
+    if (s->depth == MAX_DEPTH) {
+        s->too_deep = true;
+        return;
+    }
+    s->stack[s->depth++] = (struct level){mapping, flow, mapping};
 }
 
 static void on_end(struct scan *s)
 {
-    s->depth--;
-    value_seen(s);
+    if (s->depth > 0)
+        s->depth--;
+    node_done(s); /* the collection was a node of its parent */
 }
 
 /* Walks the events, collecting the values to replace. */
@@ -128,18 +150,20 @@ static int scan_events(const char *in, size_t len, struct yaml_edit *edits, size
         case YAML_DOCUMENT_START_EVENT:
             s->documents++;
             break;
+        case YAML_DOCUMENT_END_EVENT:
+            s->explicit_end |= !ev.data.document_end.implicit;
+            break;
         case YAML_SCALAR_EVENT:
             on_scalar(s, &ev, in, edits, n);
             break;
         case YAML_ALIAS_EVENT:
-            s->pending = NULL;
-            value_seen(s);
+            on_alias(s);
             break;
         case YAML_MAPPING_START_EVENT:
-            on_start(s, true, ev.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE);
+            on_start(s, &ev, true, ev.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE);
             break;
         case YAML_SEQUENCE_START_EVENT:
-            on_start(s, false, ev.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE);
+            on_start(s, &ev, false, ev.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE);
             break;
         case YAML_MAPPING_END_EVENT:
         case YAML_SEQUENCE_END_EVENT:
@@ -152,6 +176,12 @@ static int scan_events(const char *in, size_t len, struct yaml_edit *edits, size
             break;
         }
         yaml_event_delete(&ev);
+        if (s->too_deep) {
+            snprintf(msg, msg_len, "nested deeper than %d levels: not a configuration file",
+                     MAX_DEPTH);
+            rc = GPUCTL_EINVAL;
+            break;
+        }
     }
     yaml_parser_delete(&parser);
     return rc;
@@ -188,7 +218,7 @@ static void splice_all(const char *in, size_t len, const struct scan *s, struct 
 
 static void append_missing(const struct scan *s, struct yaml_edit *edits, size_t n, struct buf *b)
 {
-    if (!s->root_block_mapping || s->documents != 1)
+    if (!s->root_block_mapping || s->documents != 1 || s->explicit_end)
         return;
     for (size_t i = 0; i < n; i++) {
         if (edits[i].found || edits[i].skipped)

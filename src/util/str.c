@@ -112,3 +112,25 @@ bool str_model_in(const char *model, const char *text)
     }
     return false;
 }
+
+void str_utf8_scrub(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+
+    while (*p) {
+        size_t n = *p < 0x80             ? 1
+                   : (*p & 0xe0) == 0xc0 ? 2
+                   : (*p & 0xf0) == 0xe0 ? 3
+                   : (*p & 0xf8) == 0xf0 ? 4
+                                         : 0;
+        size_t k = 1;
+
+        while (n && k < n && (p[k] & 0xc0) == 0x80)
+            k++;
+        if (!n || k < n || (n == 2 && *p < 0xc2)) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}

@@ -29,4 +29,8 @@ bool str_decimal(const char *s, double *out);
  * "RTX3090" is in "NVIDIA GeForce RTX 3090", "A40" is not in "NVIDIA RTX A4000". */
 bool str_model_in(const char *model, const char *text);
 
+/* Replaces, in place, every byte that does not begin or continue a valid UTF-8 sequence with
+ * '?': text cut to fit, or a program's output, must be UTF-8 before it becomes a JSON string. */
+void str_utf8_scrub(char *s);
+
 #endif

@@ -184,6 +184,52 @@ static void values_that_are_keys_or_collections_stay(void **state)
     free(out);
 }
 
+static void anchors_aliases_and_complex_keys_stay_whole(void **state)
+{
+    const char *in = "base: &bs 32\n"
+                     "batch_size: *bs\n"
+                     "precision: &p 16\n"
+                     "*p : 0.1\n"
+                     "? [a, b]\n"
+                     ": 1\n"
+                     "num_workers: 2\n";
+    struct yaml_edit e[] = {{.key = "batch_size", .value = "256", .comment = "why"},
+                            {.key = "precision", .value = "bf16-mixed", .comment = "why"},
+                            {.key = "num_workers", .value = "15", .comment = "why"}};
+    char *out = edit(in, e, 3);
+
+    (void)state;
+    /* An anchored value keeps its anchor's text; an alias is not replaced nor added again; a key
+     * that is an alias or a collection does not shift keys and values after it. */
+    assert_string_equal(out, "base: &bs 32\n"
+                             "batch_size: *bs\n"
+                             "precision: &p 16\n"
+                             "*p : 0.1\n"
+                             "? [a, b]\n"
+                             ": 1\n"
+                             "num_workers: 15  # why\n");
+    assert_false(e[0].added);
+    assert_false(e[1].added);
+    free(out);
+}
+
+static void deep_nesting_and_explicit_ends_are_handled(void **state)
+{
+    struct yaml_edit e[] = {{.key = "batch_size", .value = "32", .comment = "why"}};
+    char *out = NULL, msg[256] = "", deep[1024] = "a: ";
+
+    (void)state;
+    memset(deep + 3, '[', 300);
+    assert_int_equal(yaml_edit_apply(deep, strlen(deep), e, 1, &out, msg, sizeof(msg)),
+                     GPUCTL_EINVAL);
+    assert_non_null(strstr(msg, "nested deeper than"));
+    /* After "...", nothing may follow: a missing key is not appended there. */
+    out = edit("lr: 1\n...\n", e, 1);
+    assert_string_equal(out, "lr: 1\n...\n");
+    assert_false(e[0].added);
+    free(out);
+}
+
 static void not_yaml_is_refused_with_its_place(void **state)
 {
     struct yaml_edit e[] = {{.key = "batch_size", .value = "32", .comment = "why"}};
@@ -205,6 +251,8 @@ int main(void)
         cmocka_unit_test(yaml_values_change_and_nothing_else),
         cmocka_unit_test(flow_mappings_get_no_comment),
         cmocka_unit_test(values_that_are_keys_or_collections_stay),
+        cmocka_unit_test(anchors_aliases_and_complex_keys_stay_whole),
+        cmocka_unit_test(deep_nesting_and_explicit_ends_are_handled),
         cmocka_unit_test(not_yaml_is_refused_with_its_place),
     };
 

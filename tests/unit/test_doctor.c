@@ -9,6 +9,7 @@
 
 #include "doctor/compat.h"
 #include "doctor/doctor.h"
+#include "util/str.h"
 
 static void versions_compare_as_numbers(void **state)
 {
@@ -152,6 +153,17 @@ static void device_permissions_name_the_missing_group(void **state)
     assert_string_equal(why, "");
 }
 
+static void json_text_is_scrubbed_to_utf8(void **state)
+{
+    char cut[] = "tail \xe2\x96\x88\xe2\x96 z \xff\xc0\x80 ok \xf0\x9f\x98\x80";
+
+    (void)state;
+    /* A stderr tail cut mid-character, stray bytes and an overlong form become '?'; whole
+     * characters stay. */
+    str_utf8_scrub(cut);
+    assert_string_equal(cut, "tail \xe2\x96\x88?? z ??? ok \xf0\x9f\x98\x80");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +175,7 @@ int main(void)
         cmocka_unit_test(the_wheel_is_the_newest_this_driver_and_gpu_run),
         cmocka_unit_test(an_installed_torch_is_found_in_the_table),
         cmocka_unit_test(device_permissions_name_the_missing_group),
+        cmocka_unit_test(json_text_is_scrubbed_to_utf8),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,6 +102,11 @@ static void builtin_forms(void **state)
                             LINES("{'train_runtime': 12.5, 'train_samples_per_second': "
                                   "245.1, 'epoch': 1.0}"),
                             8, &found) == 245.1);
+    /* Hugging Face prints the evaluation figures after the training ones: not throughput */
+    assert_true(scan_metric(NULL,
+                            LINES("{'train_samples_per_second': 100.0, 'epoch': 1.0}",
+                                  "{'eval_samples_per_second': 900.0, 'eval_loss': 0.2}"),
+                            8, &found) == 100);
     /* samples/s printed once outranks tqdm's it/s printed after it */
     assert_true(scan_metric(NULL, LINES("400 samples/s", "10/10 [00:02, 9.00it/s]"), 64, &found) ==
                 400);
@@ -119,6 +124,10 @@ static void custom_regex_takes_its_group_or_match(void **state)
     assert_true(scan_metric("[0-9]+ tok/s", LINES("at 5000 tok/s"), 8, &found) == 5000);
     scan_metric("speed=([0-9]+)", LINES("no speed here"), 8, &found);
     assert_false(found);
+    /* A pattern that can match nothing at the end of a line stops there (it used to read on
+     * past the line's end into earlier, longer lines). */
+    assert_true(scan_metric("([0-9]*)$", LINES("aaaaaaaaaaaaaa 999", "r 5", "zzzzz"), 8, &found) ==
+                5);
 }
 
 static void a_bad_regex_says_why(void **state)
