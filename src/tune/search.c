@@ -155,8 +155,18 @@ bool tune_search_next(const struct tune_search *s, unsigned *size)
     return true;
 }
 
+static bool tried(const struct tune_search *s, unsigned size)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->points[i].size == size)
+            return true;
+    return false;
+}
+
 static void after_grow(struct tune_search *s, const struct tune_point *p, double before)
 {
+    unsigned factor;
+
     if (!p->fits) {
         if (s->lo == 0) { /* min itself does not fit: nothing to search */
             finish(s);
@@ -166,7 +176,19 @@ static void after_grow(struct tune_search *s, const struct tune_point *p, double
         plan_bisect(s);
         return;
     }
+    if (s->backfill) { /* the doubling a leap skipped: the peak is near it or below */
+        if (p->throughput > before)
+            s->lo = p->size;
+        plan_refine(s);
+        return;
+    }
     if (before > 0 && p->throughput <= before * (1.0 + TUNE_GROW_GAIN)) {
+        if (s->skipped && !tried(s, s->skipped)) { /* the doubling a leap skipped may be as
+                                                       fast as the sizes around it */
+            s->backfill = true;
+            s->next = s->skipped;
+            return;
+        }
         plan_refine(s);
         return;
     }
@@ -175,7 +197,12 @@ static void after_grow(struct tune_search *s, const struct tune_point *p, double
         plan_refine(s);
         return;
     }
-    s->next = p->size > s->max / 2 ? s->max : p->size * 2;
+    /* Far below where throughput saturates it nearly doubles with the size: leap x4 there, and
+     * spend the trials saved near the memory limit and the peak instead. */
+    factor = before > 0 && p->throughput >= before * (1.0 + TUNE_LEAP_GAIN) ? 4 : 2;
+    s->next = p->size > s->max / factor ? s->max : p->size * factor;
+    if (factor == 4)
+        s->skipped = p->size * 2;
 }
 
 static void after_bisect(struct tune_search *s, const struct tune_point *p, double before)

@@ -3,7 +3,10 @@
  *
  * The search (docs/tune.md has the reasons):
  *   grow    from min, doubling (then max itself), until a size runs out of memory, reaches max,
- *           or does not improve the best throughput so far by more than TUNE_GROW_GAIN;
+ *           or does not improve the best throughput so far by more than TUNE_GROW_GAIN; a step
+ *           that gained TUNE_LEAP_GAIN or more (far below saturation, where throughput grows
+ *           almost with the size) is followed by x4 instead of x2; when a leap gains too
+ *           little, the doubling it skipped is tried before refining;
  *   bisect  after an out-of-memory, between the last size that fitted and the first that did
  *           not, down to a gap of tune_search_step() (8 from 64 up), stopping early when a size
  *           that fits improves the best by no more than TUNE_BISECT_GAIN (concave curves gain
@@ -20,6 +23,7 @@
 #include <stddef.h>
 
 #define TUNE_GROW_GAIN   0.05
+#define TUNE_LEAP_GAIN   0.6 /* a step that gained this much leaps x4 next, not x2 */
 #define TUNE_BISECT_GAIN 0.01
 #define TUNE_KEEP        0.02
 #define TUNE_REFINE_MAX  2
@@ -43,6 +47,8 @@ struct tune_search {
     unsigned lo;   /* bisect: the largest size that fitted */
     unsigned hi;   /* the smallest size that did not fit; 0 for none yet */
     unsigned refines;
+    unsigned skipped; /* grow: the doubling the last x4 leap skipped; 0 for none */
+    bool backfill;    /* grow: trying it */
     size_t n;
     struct tune_point points[TUNE_MAX_POINTS]; /* in the order tried */
 };
