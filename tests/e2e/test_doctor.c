@@ -291,6 +291,34 @@ static void mig_instances_in_the_mask_are_not_a_mistake(void **state)
     run_release(&r);
 }
 
+static void an_amd_gpu_is_checked_with_rocm_in_mind(void **state)
+{
+    const char *no_nvml = "GPUCTL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1";
+    struct run r;
+    json_t *doc;
+
+    (void)state;
+    doc = doctor(&r, "rx7900xtx", "gpu1", "rocm-6.4", ENV(no_nvml), NULL);
+    assert_int_equal(r.status, 0);
+    expect(doc, "pci", "ok", "AMD Radeon RX 7900 XTX", NULL);
+    expect(doc, "driver.amd", "ok", "amdgpu drives 1 of 1 AMD GPU", NULL);
+    expect(doc, "devices.amd", "ok", "/dev/kfd, /dev/dri/renderD128 open for this user", NULL);
+    expect(doc, "torch", "ok",
+           "torch 2.9.0+rocm6.4 (a ROCm build): torch.cuda.is_available() is True", NULL);
+    /* No NVIDIA GPU and no NVML: nothing to say about either. */
+    assert_null(strstr(r.out, "\"nvml\""));
+    json_decref(doc);
+    run_release(&r);
+
+    /* A CPU build there gets the ROCm wheel. */
+    doc = doctor(&r, "rx7900xtx", "gpu1", "cpu-2.5.1", ENV(no_nvml), NULL);
+    assert_int_equal(r.status, 1);
+    expect(doc, "torch", "fail", "cannot use the AMD GPU",
+           "--index-url https://download.pytorch.org/whl/rocm6.4");
+    json_decref(doc);
+    run_release(&r);
+}
+
 static void bad_options_change_nothing_and_say_why(void **state)
 {
     struct run r;
@@ -340,6 +368,7 @@ int main(void)
         cmocka_unit_test(a_gpu_missing_from_the_build_gets_the_wheel_that_has_it),
         cmocka_unit_test(what_an_import_prints_does_not_break_the_report),
         cmocka_unit_test(mig_instances_in_the_mask_are_not_a_mistake),
+        cmocka_unit_test(an_amd_gpu_is_checked_with_rocm_in_mind),
         cmocka_unit_test(bad_options_change_nothing_and_say_why),
         cmocka_unit_test(a_missing_interpreter_is_reported),
     };
