@@ -183,3 +183,17 @@ int client_exit_code(long status)
         return CLI_UNAVAILABLE;
     return CLI_FAILURE;
 }
+
+void client_apply_env(const json_t *env)
+{
+    const char *name;
+    json_t *v;
+
+    json_object_foreach((json_t *)env, name, v)
+    {
+        if (json_is_null(v))
+            unsetenv(name);
+        else
+            setenv(name, json_string_value(v), 1);
+    }
+}

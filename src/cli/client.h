@@ -42,4 +42,8 @@ const char *client_error(const json_t *reply);
  * failures. */
 int client_exit_code(long status);
 
+/* Sets an allocation's environment ({"NAME": "value" or null to unset}) in this process's, for
+ * the commands it starts to inherit. */
+void client_apply_env(const json_t *env);
+
 #endif

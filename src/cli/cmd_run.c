@@ -117,21 +117,6 @@ static json_t *wait_turn(struct cli *c, struct client *cl, json_t *alloc, const 
     return alloc;
 }
 
-/* Sets the allocation's environment in ours (null unsets), for the children to inherit. */
-static void take_env(const json_t *env)
-{
-    const char *name;
-    json_t *v;
-
-    json_object_foreach((json_t *)env, name, v)
-    {
-        if (json_is_null(v))
-            unsetenv(name);
-        else
-            setenv(name, json_string_value(v), 1);
-    }
-}
-
 /* Starts one process of the command in process group pgid (0: a new one, its own). It gets
  * SIGTERM if gpuctl run dies first: its GPUs are released then. */
 static pid_t start_one(char **argv, int rank, pid_t pgid, const sigset_t *set)
@@ -286,7 +271,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
         bool ranked = j.per_gpu && json_array_size(json_object_get(alloc, "devices")) > 0;
         if (ranked)
             n = (int)json_array_size(json_object_get(alloc, "devices"));
-        take_env(json_object_get(alloc, "env"));
+        client_apply_env(json_object_get(alloc, "env"));
         rc = supervise(argv + optind, n, ranked, &set);
         release(cl, json_integer_value(json_object_get(alloc, "allocation_id")));
         json_decref(alloc);

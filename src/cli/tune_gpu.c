@@ -15,20 +15,6 @@
 
 #define POLL_S 0.5
 
-static void set_env(const json_t *env)
-{
-    const char *name;
-    json_t *v;
-
-    json_object_foreach((json_t *)env, name, v)
-    {
-        if (json_is_null(v))
-            unsetenv(name);
-        else
-            setenv(name, json_string_value(v), 1);
-    }
-}
-
 static void describe(struct tune_gpu *t, const struct gpuctl_device *d)
 {
     t->dev = d;
@@ -71,7 +57,7 @@ static int take_directly(struct cli *c, const char *device, struct tune_gpu *t)
     env = env_compose(&gpu, n, &o);
     if (!env)
         return cli_fail(c, CLI_FAILURE, "out of memory");
-    set_env(env);
+    client_apply_env(env);
     json_decref(env);
     fprintf(stderr,
             "gpuctl tune: no gpuctl daemon answers; running on %s (%s) without a "
@@ -160,7 +146,7 @@ static int take_from_daemon(struct cli *c, const char *device, volatile sig_atom
         const char *name = json_string_value(json_object_get(alloc, "device"));
         str_copy(t->device, name ? name : "?", sizeof(t->device));
     }
-    set_env(json_object_get(alloc, "env"));
+    client_apply_env(json_object_get(alloc, "env"));
     fprintf(stderr, "gpuctl tune: running on %s (%s), allocation %lld of the daemon\n", t->device,
             t->name, t->allocation);
     json_decref(alloc);
