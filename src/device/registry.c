@@ -91,26 +91,18 @@ static void devlist_release(struct devlist *l)
     *l = (struct devlist){0};
 }
 
-static const char *pick(const char *given, const char *env_name, const char *fallback)
-{
-    const char *env = getenv(env_name);
-
-    if (given)
-        return given;
-    return env && *env ? env : fallback;
-}
-
 static void env_init(struct gpuctl *g, const struct gpuctl_options *opts)
 {
     struct gpuctl_options none = {0};
 
     if (!opts)
         opts = &none;
-    str_copy(g->sysfs_root, pick(opts->sysfs_root, "GPUCTL_SYSFS_ROOT", "/sys"),
+    str_copy(g->sysfs_root, fs_root(opts->sysfs_root, "GPUCTL_SYSFS_ROOT", "/sys"),
              sizeof(g->sysfs_root));
-    str_copy(g->procfs_root, pick(opts->procfs_root, "GPUCTL_PROCFS_ROOT", "/proc"),
+    str_copy(g->procfs_root, fs_root(opts->procfs_root, "GPUCTL_PROCFS_ROOT", "/proc"),
              sizeof(g->procfs_root));
-    str_copy(g->nvml_library, pick(opts->nvml_library, "GPUCTL_NVML_LIBRARY", "libnvidia-ml.so.1"),
+    str_copy(g->nvml_library,
+             fs_root(opts->nvml_library, "GPUCTL_NVML_LIBRARY", "libnvidia-ml.so.1"),
              sizeof(g->nvml_library));
     g->env = (struct backend_env){g->sysfs_root, g->procfs_root, g->nvml_library, opts->flags};
 }

@@ -7,6 +7,7 @@
 #include "doctor/doctor.h"
 #include "doctor/probe.h"
 #include "util/banned.h"
+#include "util/fs.h"
 #include "util/str.h"
 
 static const char *const status_names[] = {
@@ -30,13 +31,6 @@ struct doctor_check *doctor_add(struct doctor_report *r, const char *id, enum do
     str_copy(c->id, id, sizeof(c->id));
     c->status = st;
     return c;
-}
-
-static const char *root(const char *given, const char *var, const char *fallback)
-{
-    const char *env = getenv(var);
-
-    return given ? given : env && *env ? env : fallback;
 }
 
 static void check_pythons(const struct doctor_options *o, const struct doctor_machine *m,
@@ -77,9 +71,9 @@ int doctor_run(const struct doctor_options *o, struct doctor_report *r)
     struct gpuctl_options all = o->open, seen = o->open;
     int rc;
 
-    m.sysfs_root = root(o->open.sysfs_root, "GPUCTL_SYSFS_ROOT", "/sys");
-    m.procfs_root = root(o->open.procfs_root, "GPUCTL_PROCFS_ROOT", "/proc");
-    m.dev_root = root(o->dev_root, "GPUCTL_DEV_ROOT", "/dev");
+    m.sysfs_root = fs_root(o->open.sysfs_root, "GPUCTL_SYSFS_ROOT", "/sys");
+    m.procfs_root = fs_root(o->open.procfs_root, "GPUCTL_PROCFS_ROOT", "/proc");
+    m.dev_root = fs_root(o->dev_root, "GPUCTL_DEV_ROOT", "/dev");
     all.flags |= GPUCTL_OPEN_NO_PROCESSES | GPUCTL_OPEN_NO_MASKS;
     seen.flags |= GPUCTL_OPEN_NO_PROCESSES;
     rc = gpuctl_new(&all, &m.all);

@@ -111,3 +111,12 @@ out:
     close(fd);
     return ret;
 }
+
+const char *fs_root(const char *given, const char *env_name, const char *fallback)
+{
+    const char *env = getenv(env_name);
+
+    if (given)
+        return given;
+    return env && *env ? env : fallback;
+}

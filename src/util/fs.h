@@ -4,6 +4,10 @@
 
 #include <stddef.h>
 
+/* The root to read hardware files under: `given` (a command-line option) when set, else the
+ * environment variable env_name when set and not empty, else fallback ("/sys"). */
+const char *fs_root(const char *given, const char *env_name, const char *fallback);
+
 /* Writes "<root>/<rel>" to out. Returns 0, or GPUCTL_ERANGE when it does not fit. */
 int fs_join(char *out, size_t len, const char *root, const char *rel);
 
