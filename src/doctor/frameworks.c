@@ -57,14 +57,19 @@ static enum gpuctl_vendor target_vendor(const struct doctor_machine *m)
 }
 
 /* The highest CUDA the NVIDIA driver runs: NVML's answer, else the kernel module's version read
- * against the table, else that of the driver doctor recommends (the newest CUDA major's
- * floor). */
+ * against the table; 0 when neither says. */
+static int known_driver_cuda(const struct doctor_machine *m)
+{
+    if (m->driver_cuda || !m->module_version[0])
+        return m->driver_cuda;
+    return compat_cuda_of_driver(m->module_version, m->wsl);
+}
+
+/* The same, else that of the driver doctor recommends (the newest CUDA major's floor). */
 static int driver_cuda(const struct doctor_machine *m)
 {
-    int cuda = m->driver_cuda;
+    int cuda = known_driver_cuda(m);
 
-    if (!cuda && m->module_version[0])
-        cuda = compat_cuda_of_driver(m->module_version, m->wsl);
     return cuda ? cuda : torch_wheels[0].cuda / 1000 * 1000;
 }
 
@@ -157,10 +162,7 @@ static void torch_cuda_build(const struct ctx *x, const json_t *rep, struct doct
     int cuda = compat_cuda_parse(cuda_text);
     const struct doctor_machine *m = x->m;
     const struct torch_wheel *row = compat_torch_installed(version, cuda);
-    /* The driver's CUDA: NVML's, else the kernel module's version read against the table. */
-    int drv = m->driver_cuda         ? m->driver_cuda
-              : m->module_version[0] ? compat_cuda_of_driver(m->module_version, m->wsl)
-                                     : 0;
+    int drv = known_driver_cuda(m);
     const char *drv_name = m->nvidia_driver ? m->nvidia_driver : m->module_version;
     const struct gpuctl *gpus = m->seen && gpuctl_gpu_count(m->seen) ? m->seen : m->all;
     char archs[256], have[16];
